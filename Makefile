@@ -1,0 +1,70 @@
+# apitap — see README.md. Every target works from a clean clone on Debian
+# bookworm; `deps` installs the system packages the build and tests need.
+
+GO        ?= go
+BIN       := bin/apitap
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+SAMPLE    := deploy/samples/api-sample.pcap
+FUZZTIME  ?= 5s
+BENCHTIME ?= 1s
+PKGS      := ./...
+
+.PHONY: all deps build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean
+
+all: build
+
+# System packages: libpcap (cgo capture + BPF compiler), tshark (golden
+# corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
+# tests). Installed only when missing; needs root (CI runs as root).
+DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/apitap
+
+# The main job on the embedded default: replay the bundled sample capture
+# through the sensor and print a readable summary (the records go to
+# out/sample.jsonl).
+run: build
+	@mkdir -p out
+	./$(BIN) sensor --pcap $(SAMPLE) --output summary --output jsonl:out/sample.jsonl --log-format console
+	@echo "records: out/sample.jsonl ($$(wc -l < out/sample.jsonl) lines)"
+
+# The test command CI runs: lint, unit/integration tests (race detector on
+# the concurrent packages), and a short run of every fuzz target.
+test: deps lint test-unit fuzz
+
+test-unit:
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 10m ./sensor/ ./sink/
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+fuzz-long:
+	@scripts/fuzz.sh 5m
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/...
+
+# Side-by-side CPU cost against tshark on the same generated capture.
+bench-peers: build
+	@scripts/bench-peers.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+sample:
+	$(GO) run ./internal/pcapgen/gen -o $(SAMPLE) -n 600 -conns 12
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/sensor"
+	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/sink"
+)
+
+// sensorConfig is the whole configuration of `apitap sensor`; its YAML form
+// is documented in docs/config.md.
+type sensorConfig struct {
+	Log    logConfig     `yaml:"log"`
+	Sensor sensor.Config `yaml:"sensor"`
+	// Outputs: jsonl:-, jsonl:PATH, summary[:-|:PATH], null. Default [jsonl:-].
+	Outputs []string `yaml:"outputs"`
+	// SummaryTop is how many endpoint rows the summary output shows. Default 15.
+	SummaryTop int `yaml:"summary_top"`
+}
+
+func defaultSensorConfig() sensorConfig {
+	return sensorConfig{
+		Log:        logConfig{Level: "info", Format: "auto"},
+		Sensor:     sensor.DefaultConfig(),
+		Outputs:    []string{"jsonl:-"},
+		SummaryTop: 15,
+	}
+}
+
+const sensorUsage = `Usage: apitap sensor (--pcap FILE | --iface IF) [flags]
+
+Captures HTTP/1.x traffic from a pcap/pcapng file or a live interface and
+writes one record per request/response exchange (docs/exchange-format.md).
+
+Flags:
+`
+
+func bindSensorFlags(fs *flag.FlagSet, c *sensorConfig, configPath *string) {
+	s := &c.Sensor
+	fs.StringVar(configPath, "config", "", "YAML configuration file")
+	fs.StringVar(&s.Capture.File, "pcap", s.Capture.File, "read a pcap or pcapng file (- for stdin)")
+	fs.StringVar(&s.Capture.Interface, "iface", s.Capture.Interface, "capture live on this interface")
+	fs.StringVar((*string)(&s.Capture.Engine), "engine", string(s.Capture.Engine), "live capture engine: auto, afpacket, pcap")
+	fs.StringVar(&s.Capture.BPF, "bpf", s.Capture.BPF, "BPF filter expression (tcpdump syntax)")
+	fs.IntVar(&s.Capture.Snaplen, "snaplen", s.Capture.Snaplen, "bytes captured per frame")
+	fs.BoolVar(&s.Capture.Promisc, "promisc", s.Capture.Promisc, "promiscuous mode")
+	fs.IntVar(&s.Capture.Fanout, "fanout", s.Capture.Fanout, "AF_PACKET fanout sockets (reader goroutines)")
+	fs.IntVar(&s.Capture.RingMiB, "ring-mib", s.Capture.RingMiB, "capture ring/buffer size per socket, MiB")
+	fs.IntVar(&s.Workers, "workers", s.Workers, "reassembly/HTTP workers (flows are sharded by hash)")
+	fs.Var(&stringList{p: &c.Outputs}, "output", "output: jsonl:-, jsonl:PATH, summary, summary:PATH, null (repeatable)")
+	fs.IntVar(&c.SummaryTop, "summary-top", c.SummaryTop, "endpoint rows in the summary output")
+	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log level: debug, info, warn, error")
+	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: auto, json, console")
+	bindStageFlags(fs, s)
+}
+
+func (c *sensorConfig) validate() error {
+	var errs []error
+	if err := c.Sensor.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Outputs) == 0 {
+		errs = append(errs, errors.New("no output: set --output"))
+	}
+	for _, o := range c.Outputs {
+		kind, _, _ := strings.Cut(o, ":")
+		switch kind {
+		case "jsonl", "summary", "null":
+		default:
+			errs = append(errs, fmt.Errorf("output %q: want jsonl:-, jsonl:PATH, summary[:PATH] or null", o))
+		}
+	}
+	if c.SummaryTop < 1 {
+		errs = append(errs, errors.New("summary_top must be >= 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	l := loader[sensorConfig]{name: "sensor", defaults: defaultSensorConfig, bind: bindSensorFlags}
+	cfg, err := l.load(args, stderr, sensorUsage)
+	if err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return usageError{err}
+	}
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer log.Sync()
+
+	outs, finish, err := openOutputs(cfg.Outputs, cfg.SummaryTop, stdout)
+	if err != nil {
+		return err
+	}
+	var consumer flow.Consumer = outs[0]
+	if len(outs) > 1 {
+		consumer = sink.Tee(outs)
+	}
+	s, err := sensor.New(cfg.Sensor, sensor.Settings{Logger: log, Consumer: consumer})
+	if err != nil {
+		finish()
+		return err
+	}
+	src := cfg.Sensor.Capture.File
+	if src == "" {
+		src = cfg.Sensor.Capture.Interface
+	}
+	log.Info("sensor starting", zap.String("source", src), zap.Int("workers", cfg.Sensor.Workers),
+		zap.Strings("outputs", cfg.Outputs), zap.String("version", version))
+	start := time.Now()
+	runErr := s.Run(ctx)
+	ferr := finish()
+	st := s.Stats()
+	log.Info("sensor stopped", zap.Duration("elapsed", time.Since(start)),
+		zap.Uint64("frames", st.Capture.Received), zap.Uint64("exchanges", st.Exchanges),
+		zap.Uint64("kernel_drops", st.Capture.Dropped), zap.Uint64("queue_drops", st.QueueDrops),
+		zap.Bool("truncated_file", st.Capture.TruncatedFile))
+	if st.Capture.TruncatedFile {
+		log.Warn("capture file ends in the middle of a record; everything before it was processed")
+	}
+	return errors.Join(runErr, ferr)
+}
+
+// openOutputs builds the consumers; finish flushes and closes them (and
+// prints summaries) once the sensor has drained.
+func openOutputs(specs []string, top int, stdout io.Writer) ([]flow.Consumer, func() error, error) {
+	var outs []flow.Consumer
+	var closers []func() error
+	finish := func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
+	}
+	for _, spec := range specs {
+		kind, arg, _ := strings.Cut(spec, ":")
+		switch kind {
+		case "jsonl":
+			var j *sink.JSONL
+			if arg == "" || arg == "-" {
+				j = sink.NewJSONL(stdout, nil)
+			} else {
+				var err error
+				if j, err = sink.OpenJSONL(arg); err != nil {
+					finish()
+					return nil, nil, err
+				}
+			}
+			outs = append(outs, j)
+			closers = append(closers, j.Close)
+		case "summary":
+			s := sink.NewSummary()
+			outs = append(outs, s)
+			w, path := stdout, arg
+			closers = append(closers, func() error {
+				if path != "" && path != "-" {
+					f, err := os.Create(path)
+					if err != nil {
+						return err
+					}
+					s.Write(f, top)
+					return f.Close()
+				}
+				s.Write(w, top)
+				return nil
+			})
+		case "null":
+			outs = append(outs, &sink.Discard{})
+		}
+	}
+	return outs, finish, nil
+}
+
+var _ = capture.DefaultConfig
