@@ -17,7 +17,7 @@ all: build
 # System packages: libpcap (cgo capture + BPF compiler), tshark (golden
 # corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
 # tests). Installed only when missing; needs root (CI runs as root).
-DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool
+DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -35,6 +35,10 @@ const (
 	EndIdle                     // idle timeout on the capture clock
 	EndFlush                    // end of capture or shutdown
 	EndEvicted                  // dropped to honour the connection or memory caps
+	// EndReused: a SYN with a new initial sequence number arrived on the
+	// key of a connection whose close was never seen; the old connection
+	// ends so the new one can start.
+	EndReused
 )
 
 // Key identifies a connection regardless of direction: the endpoints are
@@ -65,6 +69,12 @@ type ConnInfo struct {
 // Buffer ownership: data passed to Data is valid only for the duration of
 // the call; a Stream that needs bytes later must copy them. Implementations
 // must not retain the *ConnInfo beyond the connection's End.
+//
+// The Assembler calls a Stream synchronously from Packet, Advance and
+// FlushAll; a Stream must not call back into its Assembler. A Stream is
+// created lazily, when its connection first has bytes (or a gap) to deliver:
+// connections that never carry payload (scans, SYN floods, handshakes that
+// go nowhere) are counted in Stats but never reach the Factory.
 type Stream interface {
 	// Data delivers the next in-order bytes of one direction, with the
 	// capture timestamp of the segment that completed them.
@@ -78,7 +88,8 @@ type Stream interface {
 }
 
 // Factory makes a Stream for each new connection. It may hand out pooled
-// Streams and reclaim them in End.
+// Streams and reclaim them in End. New may return nil to ignore the
+// connection: its bytes are then reassembled and counted but not delivered.
 type Factory interface {
 	New(info *ConnInfo) Stream
 }
