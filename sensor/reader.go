@@ -42,6 +42,31 @@ type reader struct {
 	queueDrops uint64
 	// readErrors counts source errors other than end of file.
 	readErrors uint64
+
+	mu   sync.Mutex // guards snap, which other goroutines read
+	snap readerStats
+}
+
+type readerStats struct {
+	Decode     decode.Stats
+	QueueDrops uint64
+	ReadErrors uint64
+	FirstTS    int64
+	LastTS     int64
+}
+
+// publish snapshots the reader-owned counters for Sensor.Stats.
+func (r *reader) publish() {
+	r.mu.Lock()
+	first := r.snap.FirstTS
+	r.snap = readerStats{Decode: r.dec.Stats(), QueueDrops: r.queueDrops, ReadErrors: r.readErrors, FirstTS: first, LastTS: r.lastTS}
+	r.mu.Unlock()
+}
+
+func (r *reader) stats() readerStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.snap
 }
 
 func newReader(src capture.Source, cfg *Config, workers []*worker, inline, live bool) *reader {
@@ -75,6 +100,11 @@ func (r *reader) run(ctx context.Context) error {
 			break // a corrupt file record: keep what was read (counted)
 		}
 		if f.TS > r.lastTS {
+			if r.lastTS == 0 {
+				r.mu.Lock()
+				r.snap.FirstTS = f.TS
+				r.mu.Unlock()
+			}
 			r.lastTS = f.TS
 		}
 		if r.dec.Decode(f.Data, f.Link, f.TS, &p) != decode.ResultTCP {
@@ -82,19 +112,24 @@ func (r *reader) run(ctx context.Context) error {
 		}
 		if r.inline {
 			r.workers[0].packet(&p)
-			continue
+		} else {
+			r.route(ctx, &p)
 		}
-		r.route(ctx, &p)
-		// Hand partial batches over once per tick of capture time so that
-		// workers' clocks and outputs keep moving on thin traffic.
+		// Once per tick of capture time: hand partial batches over so that
+		// workers' clocks and outputs keep moving on thin traffic, and
+		// publish counters.
 		if r.lastTS >= r.nextFlush {
-			r.flushAll(ctx)
+			if !r.inline {
+				r.flushAll(ctx)
+			}
+			r.publish()
 			r.nextFlush = r.lastTS + tick
 		}
 	}
 	if !r.inline {
 		r.flushAll(ctx)
 	}
+	r.publish()
 	return ctx.Err()
 }
 
@@ -155,6 +190,7 @@ func (r *reader) flushAll(ctx context.Context) {
 // idle runs when a live source had nothing to read: flush partial batches
 // and move every worker's clock to the wall time so timeouts still fire.
 func (r *reader) idle(ctx context.Context, now int64) {
+	r.publish()
 	if r.inline {
 		r.workers[0].advance(now)
 		return

@@ -114,6 +114,45 @@ type Sensor struct {
 
 	mu    sync.Mutex
 	stats Stats
+
+	// Loss accounting: the counters already reported and since when.
+	lossPrev Stats
+	lossFrom time.Time
+}
+
+func tsTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// lossLoop reports loss periodically while a live capture runs, so the
+// analyzer learns about blindness as it happens; it also refreshes Stats.
+// In file mode the loss is reported once at the end, over the capture span.
+func (s *Sensor) lossLoop(readers []*reader, workers []*worker, out *output, done, stopped chan struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(s.cfg.LossInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			cur := snapshot(s.sources, readers, workers, out)
+			s.mu.Lock()
+			s.stats = cur
+			s.mu.Unlock()
+			if !s.live {
+				continue
+			}
+			now := time.Now().UTC()
+			if ls := lossRecords(&s.lossPrev, &cur, s.lossFrom, now); len(ls) > 0 {
+				out.push(outItem{losses: ls})
+			}
+			s.lossPrev, s.lossFrom = cur, now
+		}
+	}
 }
 
 // New validates the configuration and opens the capture sources. It starts
@@ -165,10 +204,14 @@ func (s *Sensor) Run(ctx context.Context) error {
 		}
 	}
 	readers := make([]*reader, len(s.sources))
-	var rg errgroup.Group
 	for i, src := range s.sources {
-		r := newReader(src, &s.cfg, workers, inline, s.live)
-		readers[i] = r
+		readers[i] = newReader(src, &s.cfg, workers, inline, s.live)
+	}
+	lossDone, lossStopped := make(chan struct{}), make(chan struct{})
+	go s.lossLoop(readers, workers, out, lossDone, lossStopped)
+	var rg errgroup.Group
+	for _, r := range readers {
+		r := r
 		rg.Go(func() error { return r.run(gctx) })
 	}
 	rerr := rg.Wait()
@@ -187,10 +230,23 @@ func (s *Sensor) Run(ctx context.Context) error {
 		}
 	}
 	werr := g.Wait()
-	s.collect(readers, workers, last)
-	out.push(outItem{losses: s.finalLosses(readers, workers, last)})
+	close(lossDone)
+	<-lossStopped
+	// Everything is drained: the last loss records cover what the periodic
+	// ones (live mode) have not reported yet.
+	final := snapshot(s.sources, readers, workers, out)
+	if s.lossFrom.IsZero() {
+		s.lossFrom = tsTime(final.FirstTS)
+	}
+	if ls := lossRecords(&s.lossPrev, &final, s.lossFrom, tsTime(final.LastTS)); len(ls) > 0 {
+		out.push(outItem{losses: ls})
+	}
 	out.close()
 	oerr := <-outDone
+	final = snapshot(s.sources, readers, workers, out)
+	s.mu.Lock()
+	s.stats = final
+	s.mu.Unlock()
 	if errors.Is(rerr, context.Canceled) {
 		rerr = nil
 	}

@@ -57,14 +57,23 @@ func addCounters(dst, src any) {
 	}
 }
 
-func (s *Sensor) collect(readers []*reader, workers []*worker, last int64) {
+// snapshot sums the latest published counters of every stage.
+func snapshot(srcs []capture.Source, readers []*reader, workers []*worker, out *output) Stats {
 	var st Stats
+	for _, src := range srcs {
+		addCounters(&st.Capture, src.Stats())
+	}
 	for _, r := range readers {
-		cs := r.src.Stats()
-		addCounters(&st.Capture, cs)
-		addCounters(&st.Decode, r.dec.Stats())
-		st.QueueDrops += r.queueDrops
-		st.ReadErrors += r.readErrors
+		rs := r.stats()
+		addCounters(&st.Decode, rs.Decode)
+		st.QueueDrops += rs.QueueDrops
+		st.ReadErrors += rs.ReadErrors
+		if rs.FirstTS != 0 && (st.FirstTS == 0 || rs.FirstTS < st.FirstTS) {
+			st.FirstTS = rs.FirstTS
+		}
+		if rs.LastTS > st.LastTS {
+			st.LastTS = rs.LastTS
+		}
 	}
 	for _, w := range workers {
 		ws := w.stats()
@@ -72,21 +81,62 @@ func (s *Sensor) collect(readers []*reader, workers []*worker, last int64) {
 		addCounters(&st.HTTP, ws.HTTP)
 		st.Exchanges += ws.Exchanges
 	}
-	st.LastTS = last
-	st.OutputDrops = 0
-	s.mu.Lock()
-	s.stats = st
-	s.mu.Unlock()
+	if out != nil {
+		st.OutputDrops = out.dropped.Load()
+		st.Delivered = out.delivered.Load()
+		st.ConsumeErrors = out.errors.Load()
+	}
+	return st
 }
 
-// finalLosses turns the loss counters of the whole run into flow.Loss
-// records spanning the capture. (Periodic loss records during a live run
-// are emitted by the same accounting on each loss interval.)
-func (s *Sensor) finalLosses(readers []*reader, workers []*worker, last int64) []flow.Loss {
-	st := s.Stats()
-	first := last
-	for _, r := range readers {
-		_ = r
+// lossCounter is one cumulative counter that means the sensor missed data.
+type lossCounter struct {
+	stage  flow.Stage
+	reason string
+	unit   string
+	get    func(*Stats) uint64
+}
+
+// lossCounters lists every counter that becomes a flow.Loss record. The
+// reasons are a contract (docs/exchange-format.md).
+var lossCounters = []lossCounter{
+	{flow.StageCapture, "kernel_drop", "packets", func(s *Stats) uint64 { return s.Capture.Dropped }},
+	{flow.StageCapture, "interface_drop", "packets", func(s *Stats) uint64 { return s.Capture.IfDropped }},
+	{flow.StageCapture, "bad_record", "records", func(s *Stats) uint64 { return s.Capture.BadRecords }},
+	{flow.StageCapture, "truncated_file", "files", func(s *Stats) uint64 { return b2u(s.Capture.TruncatedFile) }},
+	{flow.StageCapture, "read_error", "errors", func(s *Stats) uint64 { return s.ReadErrors }},
+	{flow.StageDecode, "malformed", "packets", func(s *Stats) uint64 { return s.Decode.Malformed }},
+	{flow.StageDecode, "unsupported", "packets", func(s *Stats) uint64 { return s.Decode.Unsupported }},
+	{flow.StageDecode, "snaplen", "packets", func(s *Stats) uint64 { return s.Decode.Snapped }},
+	{flow.StageDecode, "fragment_timeout", "datagrams", func(s *Stats) uint64 { return s.Decode.FragTimeout }},
+	{flow.StageDecode, "fragment_cap", "datagrams", func(s *Stats) uint64 { return s.Decode.FragDropCap }},
+	{flow.StageReassembly, "gap_unacked", "bytes", func(s *Stats) uint64 { return s.TCP.GapBytesAck }},
+	{flow.StageReassembly, "gap_timeout", "bytes", func(s *Stats) uint64 { return s.TCP.GapBytesTimeout }},
+	{flow.StageReassembly, "buffer_cap", "bytes", func(s *Stats) uint64 { return s.TCP.GapBytesPerConnCap + s.TCP.GapBytesTotalCap }},
+	{flow.StageReassembly, "snaplen", "bytes", func(s *Stats) uint64 { return s.TCP.GapBytesSnaplen }},
+	{flow.StageReassembly, "gap_at_close", "bytes", func(s *Stats) uint64 { return s.TCP.GapBytesClose }},
+	{flow.StageReassembly, "evicted", "connections", func(s *Stats) uint64 { return s.TCP.EvictedEstablished + s.TCP.EvictedHalfClosed }},
+	{flow.StageParser, "skipped", "bytes", func(s *Stats) uint64 { return s.HTTP.SkippedBytes }},
+	{flow.StageParser, "pending_overflow", "exchanges", func(s *Stats) uint64 { return s.HTTP.PendingDrops }},
+	{flow.StageQueue, "worker_queue_full", "packets", func(s *Stats) uint64 { return s.QueueDrops }},
+	{flow.StageQueue, "output_queue_full", "exchanges", func(s *Stats) uint64 { return s.OutputDrops }},
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
 	}
-	return lossRecords(&st, time.Unix(0, first), time.Unix(0, last))
+	return 0
+}
+
+// lossRecords returns a flow.Loss for every loss counter that grew from
+// prev to cur, over the window [first, last].
+func lossRecords(prev, cur *Stats, first, last time.Time) []flow.Loss {
+	var out []flow.Loss
+	for _, c := range lossCounters {
+		if d := c.get(cur) - c.get(prev); d > 0 && c.get(cur) > c.get(prev) {
+			out = append(out, flow.Loss{Stage: c.stage, Reason: c.reason, Unit: c.unit, Count: d, First: first, Last: last})
+		}
+	}
+	return out
 }

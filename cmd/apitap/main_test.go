@@ -92,7 +92,7 @@ func TestSummaryOutput(t *testing.T) {
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.yaml")
-	os.WriteFile(path, []byte("sensor:\n  workers: 3\n  capture:\n    snaplen: 1000\n    bpf: tcp\noutputs: ["null"]\n"), 0o644)
+	os.WriteFile(path, []byte("sensor:\n  workers: 3\n  capture:\n    snaplen: 1000\n    bpf: tcp\noutputs: [\"null\"]\n"), 0o644)
 	l := loader[sensorConfig]{name: "sensor", defaults: defaultSensorConfig, bind: bindSensorFlags}
 	var errb bytes.Buffer
 	t.Setenv("APITAP_SNAPLEN", "2000")

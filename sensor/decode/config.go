@@ -12,6 +12,9 @@ type Config struct {
 	// VXLANPorts are the UDP destination ports decoded as VXLAN (RFC 7348).
 	// Default [4789, 8472] (IANA and the Linux kernel's historical port).
 	VXLANPorts []uint16 `yaml:"vxlan_ports"`
+	// VXLANGPEPorts are the UDP destination ports decoded as VXLAN-GPE
+	// (RFC 9305 draft: VXLAN with a next-protocol field). Default [4790].
+	VXLANGPEPorts []uint16 `yaml:"vxlan_gpe_ports"`
 	// GENEVEPorts are the UDP destination ports decoded as GENEVE (RFC 8926).
 	// Default [6081].
 	GENEVEPorts []uint16 `yaml:"geneve_ports"`
@@ -48,6 +51,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		VXLANPorts:       []uint16{4789, 8472},
+		VXLANGPEPorts:    []uint16{4790},
 		GENEVEPorts:      []uint16{6081},
 		GREUDPPorts:      []uint16{4754},
 		FragMaxDatagrams: 4096,
@@ -68,7 +72,7 @@ func (c *Config) Validate() error {
 	for _, l := range []struct {
 		name  string
 		ports []uint16
-	}{{"vxlan_ports", c.VXLANPorts}, {"geneve_ports", c.GENEVEPorts}, {"gre_udp_ports", c.GREUDPPorts}} {
+	}{{"vxlan_ports", c.VXLANPorts}, {"vxlan_gpe_ports", c.VXLANGPEPorts}, {"geneve_ports", c.GENEVEPorts}, {"gre_udp_ports", c.GREUDPPorts}} {
 		if len(l.ports) > maxPorts {
 			errs = append(errs, fmt.Errorf("decode: %s: at most %d ports", l.name, maxPorts))
 		}

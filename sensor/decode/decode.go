@@ -10,6 +10,13 @@ import (
 // of which NFULA_PAYLOAD carries the IP packet.
 const LinkNFLOG LinkType = 239
 
+// DLT_RAW as some systems write it in pcap files instead of LINKTYPE_RAW
+// (12 on most, 14 on OpenBSD); libpcap and Wireshark read both as raw IP.
+const (
+	LinkRawDLT12 LinkType = 12
+	LinkRawDLT14 LinkType = 14
+)
+
 // maxHops bounds the headers followed in one frame (each VLAN tag, tunnel,
 // IP header counts one). Real traffic needs about ten; the bound keeps a
 // crafted frame of nested tunnels from costing more than a few hundred ns.
@@ -32,12 +39,14 @@ const (
 	sUDP         // UDP header: a tunnel or the end
 	sGRE         // GRE header (and ERSPAN behind it)
 	sVXLAN       // VXLAN header
+	sGPE         // VXLAN-GPE header
 	sGENEVE      // GENEVE header
 )
 
 // UDP port kinds.
 const (
 	udpVXLAN uint8 = iota + 1
+	udpGPE
 	udpGENEVE
 	udpGRE
 )
@@ -88,6 +97,7 @@ func NewDecoder(cfg Config) *Decoder {
 		}
 	}
 	add(cfg.VXLANPorts, udpVXLAN)
+	add(cfg.VXLANGPEPorts, udpGPE)
 	add(cfg.GENEVEPorts, udpGENEVE)
 	add(cfg.GREUDPPorts, udpGRE)
 	d.frag.init(&cfg, &d.stats)
@@ -120,7 +130,7 @@ func (d *Decoder) Decode(frame []byte, link LinkType, ts int64, p *Packet) Resul
 	switch link {
 	case LinkEthernet:
 		s = sEther
-	case LinkRaw:
+	case LinkRaw, LinkRawDLT12, LinkRawDLT14:
 		s = sIP
 	case LinkIPv4:
 		s = sIPv4
@@ -191,6 +201,8 @@ func (d *Decoder) walk(b []byte, s step, p *Packet) Result {
 			b, s, r = d.gre(b, p)
 		case sVXLAN:
 			b, s, r = d.vxlan(b, p)
+		case sGPE:
+			b, s, r = d.vxlanGPE(b, p)
 		case sGENEVE:
 			b, s, r = d.geneve(b, p)
 		default:
@@ -375,10 +387,12 @@ func (d *Decoder) nflog(b []byte) ([]byte, step, Result) {
 // ---- encapsulations ----
 
 // mpls parses an MPLS label stack and guesses what the bottom label
-// carries from the next nibble, as routers' own sampling tools do: 4 is
-// IPv4, 6 is IPv6; otherwise an Ethernet pseudowire, with the 4-byte
-// control word (first nibble 0) or without, chosen by which of the two
-// puts a known EtherType where an Ethernet header has one.
+// carries from the next nibble, as label switches do: 4 is IPv4, 6 is
+// IPv6, 0 is the control word of an Ethernet pseudowire. The guess is
+// checked: an IP header must have lengths that fit the capture, an
+// Ethernet header a known EtherType, so a pseudowire frame whose
+// destination MAC starts with 4 or 6 is not taken for IP. A pseudowire
+// without control word is accepted when its EtherType is known.
 func (d *Decoder) mpls(b []byte, p *Packet) ([]byte, step, Result) {
 	d.stats.MPLS++
 	for i := 0; ; i++ {
@@ -399,20 +413,37 @@ func (d *Decoder) mpls(b []byte, p *Packet) ([]byte, step, Result) {
 	if len(b) < 1 {
 		return done(d.bad(atMPLS))
 	}
-	switch b[0] >> 4 {
-	case 4:
+	nib := b[0] >> 4
+	switch {
+	case nib == 4 && wholeIPv4(b):
 		return b, sIPv4, 0
-	case 6:
+	case nib == 6 && wholeIPv6(b):
 		return b, sIPv6, 0
-	case 0:
-		if len(b) >= 18 && plausibleEther(b[4:]) {
-			return b[4:], sEther, 0
-		}
-	}
-	if plausibleEther(b) {
+	case nib == 0 && len(b) >= 18 && plausibleEther(b[4:]):
+		return b[4:], sEther, 0
+	case plausibleEther(b):
 		return b, sEther, 0
+	case nib == 4:
+		return b, sIPv4, 0 // cut by the snaplen, or malformed: IPv4 says
+	case nib == 6:
+		return b, sIPv6, 0
 	}
 	return done(d.unsupported(unProto))
+}
+
+// wholeIPv4 and wholeIPv6 tell whether b holds an IP header whose length
+// fits what was captured: the test that tells an IP packet from an
+// Ethernet pseudowire frame whose destination MAC starts with 4 or 6.
+func wholeIPv4(b []byte) bool {
+	if len(b) < 20 {
+		return false
+	}
+	hl, tot := int(b[0]&0x0f)*4, int(be16(b[2:]))
+	return hl >= 20 && tot >= hl && tot <= len(b)
+}
+
+func wholeIPv6(b []byte) bool {
+	return len(b) >= 40 && int(be16(b[4:]))+40 <= len(b)
 }
 
 // plausibleEther tells whether b starts with an Ethernet header carrying
@@ -497,6 +528,8 @@ func (d *Decoder) udp(b []byte) ([]byte, step, Result) {
 	switch kind {
 	case udpVXLAN:
 		return b, sVXLAN, 0
+	case udpGPE:
+		return b, sGPE, 0
 	case udpGENEVE:
 		return b, sGENEVE, 0
 	}
@@ -515,6 +548,34 @@ func (d *Decoder) vxlan(b []byte, p *Packet) ([]byte, step, Result) {
 	p.Outer.Tunnel = flow.TunnelVXLAN
 	p.Outer.VNI = be32(b[4:]) >> 8
 	return b[8:], sEther, 0
+}
+
+// vxlanGPE parses a VXLAN-GPE header: VXLAN whose byte 3 names the next
+// protocol. The P flag that should announce the field is not trusted
+// (senders omit it); a zero next protocol means Ethernet, as in VXLAN.
+// It is recorded as TunnelVXLAN.
+func (d *Decoder) vxlanGPE(b []byte, p *Packet) ([]byte, step, Result) {
+	if len(b) < 8 {
+		return done(d.bad(atTunnel))
+	}
+	d.stats.VXLAN++
+	p.Outer.Tunnel = flow.TunnelVXLAN
+	p.Outer.VNI = be32(b[4:]) >> 8
+	next := b[3]
+	if next == 0 {
+		next = 3
+	}
+	switch next {
+	case 1:
+		return b[8:], sIPv4, 0
+	case 2:
+		return b[8:], sIPv6, 0
+	case 3:
+		return b[8:], sEther, 0
+	case 5:
+		return b[8:], sMPLS, 0
+	}
+	return done(d.unsupported(unTunnel)) // NSH, ...
 }
 
 // geneve parses a GENEVE header (RFC 8926) with its variable options.

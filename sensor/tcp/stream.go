@@ -41,6 +41,17 @@ const (
 	EndReused
 )
 
+var endReasonNames = [...]string{"fin", "rst", "idle", "flush", "evicted", "reused"}
+
+// String returns the reason's lower-case name ("fin", "rst", ...), for logs
+// and metrics labels.
+func (r EndReason) String() string {
+	if int(r) < len(endReasonNames) {
+		return endReasonNames[r]
+	}
+	return "unknown"
+}
+
 // Key identifies a connection regardless of direction: the endpoints are
 // stored in canonical order (lower address/port first) so both directions
 // produce the same comparable value.

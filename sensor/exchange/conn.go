@@ -1,0 +1,520 @@
+package exchange
+
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/sensor/http1"
+	"github.com/apitap/apitap/sensor/tcp"
+)
+
+// Roles index the two parsers of a connection. Which tcp.Dir plays which
+// role is decided by content (conn.roleOf), not by the TCP layer's guess.
+const (
+	roleReq  = 0
+	roleResp = 1
+)
+
+const (
+	modeDetect  uint8 = iota // looking at the first bytes for HTTP
+	modeHTTP                 // roles fixed, both directions go to the parsers
+	modeNonHTTP              // neither direction is HTTP: bytes counted and dropped
+)
+
+// detectCap is the most bytes held per direction while http1.Detect needs
+// more (it decides within 8 KiB).
+const detectCap = 8 << 10
+
+// maxInfo bounds the 1xx statuses kept per exchange.
+const maxInfo = 8
+
+// pendingReq is a request waiting for its response: a copy of everything
+// the record needs (its half), so the parser's buffers can be reused. It is
+// pooled with its buffers.
+type pendingReq struct {
+	half
+	c *conn
+	// prev/next link the Factory's timeout queue (arrival order).
+	prev, next *pendingReq
+	queued     bool
+	// ghost: already emitted as no_response (timeout). It stays in the
+	// FIFO because HTTP/1.x answers in order: a late response still
+	// belongs to it and must not be paired with the next request.
+	ghost     bool
+	pipelined bool  // sent while an earlier request was unanswered
+	info      []int // 1xx statuses received for it
+	size      int64 // bytes accounted in Factory.pendingBytes while queued
+}
+
+// handler adapts a conn to http1.Handler for one role. It lives inside the
+// pooled conn, so handing &c.hs[role] to a parser allocates nothing.
+type handler struct {
+	c    *conn
+	role uint8
+}
+
+// detector looks for HTTP at the start of one direction (and, for
+// midstream connections or after a gap, at later line starts within a
+// byte budget).
+type detector struct {
+	buf       []byte // a line start held because http1.Detect needs more bytes
+	ts        int64  // timestamp of the held bytes
+	gaveUp    bool   // no HTTP found within the budget
+	lineStart bool   // the next byte begins a line
+	resync    bool   // bytes were skipped: the parser must resynchronise
+	scanned   int    // bytes scanned without finding a start line
+	budget    int
+}
+
+// conn is the tcp.Stream of one connection. Pooled by the Factory.
+type conn struct {
+	f              *Factory
+	client, server netip.AddrPort
+	outer          flow.Outer
+	midstream      bool
+	ended          bool
+	mode           uint8
+	opaque         bool     // after an upgrade or CONNECT: bytes counted, not parsed
+	sawResp        bool     // the response direction delivered bytes
+	firstDone      [2]bool  // by role: a message was delivered (midstream flag)
+	roleOf         [2]uint8 // by tcp.Dir
+	parsers        [2]*http1.Parser
+	hs             [2]handler
+	det            [2]detector
+	undetected     uint64 // bytes dropped while detecting
+
+	// fifo is a ring of pending requests, oldest first; live counts the
+	// entries that are not ghosts.
+	fifo          []*pendingReq
+	head, n, live int
+
+	// early holds 1xx statuses that arrived while no request was pending
+	// (100 Continue arrives before the request body, hence before the
+	// request message is complete); they go to the next request.
+	early  [maxInfo]int
+	nEarly int
+}
+
+func (c *conn) init(info *tcp.ConnInfo) {
+	c.client = netip.AddrPortFrom(addr(info.ClientAddr, info.IPv6), info.ClientPort)
+	c.server = netip.AddrPortFrom(addr(info.ServerAddr, info.IPv6), info.ServerPort)
+	c.outer = info.Key.Outer
+	c.midstream = info.Midstream
+	c.ended, c.opaque, c.sawResp = false, false, false
+	c.mode = modeDetect
+	c.firstDone = [2]bool{}
+	c.roleOf = [2]uint8{roleReq, roleResp}
+	budget := 0 // a clean start is judged on its first bytes only
+	if c.midstream {
+		budget = c.f.cfg.MidstreamScanBytes
+	}
+	for i := range c.det {
+		c.det[i] = detector{buf: c.det[i].buf[:0], lineStart: true, budget: budget}
+	}
+	c.undetected = 0
+	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
+}
+
+// Data implements tcp.Stream.
+func (c *conn) Data(dir tcp.Dir, data []byte, ts int64) {
+	if c.ended || len(data) == 0 || dir > 1 {
+		return
+	}
+	f := c.f
+	if f.tqHead != nil && f.tqHead.end+f.timeout <= ts {
+		f.Advance(ts)
+	}
+	switch c.mode {
+	case modeHTTP:
+		if c.opaque {
+			// The parsers are opaque too; skipping the call is cheaper.
+			f.st.opaqueBytes.Add(uint64(len(data)))
+			return
+		}
+		c.feed(dir, data, ts)
+	case modeNonHTTP:
+		f.st.nonHTTPBytes.Add(uint64(len(data)))
+	default:
+		c.detect(dir, data, ts)
+	}
+}
+
+// Gap implements tcp.Stream.
+func (c *conn) Gap(dir tcp.Dir, n int, ts int64) {
+	if c.ended || n <= 0 || dir > 1 {
+		return
+	}
+	f := c.f
+	f.st.gapBytes.Add(uint64(n))
+	if f.tqHead != nil && f.tqHead.end+f.timeout <= ts {
+		f.Advance(ts)
+	}
+	switch c.mode {
+	case modeHTTP:
+		if !c.opaque {
+			c.parsers[c.roleOf[dir]].Gap(n, ts)
+		}
+	case modeDetect:
+		// The bytes after a gap start anywhere: scan for a start line.
+		d := &c.det[dir]
+		if d.gaveUp {
+			return
+		}
+		c.undetected += uint64(len(d.buf))
+		d.buf = d.buf[:0]
+		d.lineStart, d.resync = true, true
+		d.scanned, d.budget = 0, f.cfg.MidstreamScanBytes
+	}
+}
+
+// End implements tcp.Stream: the parsers complete what the close completes
+// (close-delimited bodies), then every request still pending is emitted as
+// no_response, and the conn goes back to the pool.
+func (c *conn) End(reason tcp.EndReason, ts int64) {
+	if c.ended {
+		return
+	}
+	f := c.f
+	switch c.mode {
+	case modeHTTP:
+		// Requests first: a request completed by the close must be
+		// pending before the response parser completes its answer.
+		c.parsers[roleReq].Close(ts)
+		c.parsers[roleResp].Close(ts)
+	case modeDetect:
+		held := uint64(len(c.det[0].buf) + len(c.det[1].buf))
+		if c.undetected+held > 0 {
+			f.st.nonHTTPConns.Add(1)
+			f.st.nonHTTPBytes.Add(c.undetected + held)
+		}
+	}
+	for c.n > 0 {
+		pr := c.popFront()
+		if !pr.ghost {
+			c.live--
+			f.st.endedPending.Add(1)
+			f.emitNoResponse(c, pr, ts)
+		}
+		f.putReq(pr)
+	}
+	c.ended = true
+	for i := range c.det {
+		if cap(c.det[i].buf) > 64<<10 {
+			c.det[i].buf = nil
+		}
+	}
+	f.putConn(c)
+}
+
+func (c *conn) feed(dir tcp.Dir, data []byte, ts int64) {
+	role := c.roleOf[dir]
+	if role == roleResp {
+		c.sawResp = true
+	}
+	c.parsers[role].Feed(data, ts)
+}
+
+// detect runs while the connection is not yet recognised. HTTP is
+// recognised by content, never by port: http1.Detect is asked at the first
+// byte of the direction and, when the direction may start mid-message
+// (midstream connection, gap), at every following line start until the
+// scan budget is spent. Bytes that cannot be a start line are dropped and
+// counted; the first start line found fixes the roles of both directions.
+func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
+	d := &c.det[dir]
+	if d.gaveUp {
+		// Waiting for the other direction to decide.
+		c.undetected += uint64(len(data))
+		return
+	}
+	const capacity = detectCap
+	for len(data) > 0 {
+		if len(d.buf) > 0 {
+			// A held line start: extend it and ask again.
+			old := len(d.buf)
+			take := min(capacity-old, len(data))
+			d.buf = append(d.buf, data[:take]...)
+			switch k := http1.Detect(d.buf); k {
+			case http1.KindRequest, http1.KindResponse:
+				c.startHTTP(dir, k)
+				held := d.buf[:old]
+				c.feed(dir, held, d.ts)
+				d.buf = d.buf[:0]
+				c.feed(dir, data, ts)
+				return
+			case http1.KindUnknown:
+				if len(d.buf) < capacity {
+					d.ts = ts
+					return // everything taken into buf
+				}
+			}
+			// Not a start line: drop what was held before this call and
+			// rescan data from its first byte for the next line start.
+			c.undetected += uint64(old)
+			d.buf = d.buf[:0]
+			d.lineStart = false
+		} else if d.lineStart {
+			switch k := http1.Detect(data); k {
+			case http1.KindRequest, http1.KindResponse:
+				c.startHTTP(dir, k)
+				c.feed(dir, data, ts)
+				return
+			case http1.KindUnknown:
+				if len(data) < capacity {
+					d.buf = append(d.buf[:0], data...)
+					d.ts = ts
+					return
+				}
+			}
+			d.lineStart = false
+		}
+		if d.scanned >= d.budget {
+			break
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			d.scanned += len(data)
+			c.undetected += uint64(len(data))
+			return
+		}
+		d.scanned += i + 1
+		c.undetected += uint64(i + 1)
+		data = data[i+1:]
+		d.lineStart = true
+		d.resync = true
+	}
+	if len(data) == 0 && d.scanned < d.budget {
+		return
+	}
+	// Budget spent without a start line: this direction is not HTTP.
+	c.undetected += uint64(len(data))
+	d.gaveUp = true
+	if c.det[1-dir].gaveUp {
+		c.mode = modeNonHTTP
+		c.f.st.nonHTTPConns.Add(1)
+		c.f.st.nonHTTPBytes.Add(c.undetected)
+		c.undetected = 0
+		c.det[0].buf, c.det[1].buf = c.det[0].buf[:0], c.det[1].buf[:0]
+	}
+}
+
+// startHTTP fixes the roles once direction dir was found to carry
+// requests or responses (kind), resets both parsers and feeds the other
+// direction whatever it held.
+func (c *conn) startHTTP(dir tcp.Dir, kind http1.Kind) {
+	f := c.f
+	reqDir := dir
+	if kind == http1.KindResponse {
+		reqDir = 1 - dir
+	}
+	if reqDir != tcp.ClientToServer {
+		// The TCP layer guessed the client from ports (no SYN seen); the
+		// content says otherwise.
+		c.client, c.server = c.server, c.client
+		f.st.swaps.Add(1)
+	}
+	c.roleOf[reqDir], c.roleOf[1-reqDir] = roleReq, roleResp
+	c.mode = modeHTTP
+	f.st.httpConns.Add(1)
+	f.st.skippedBytes.Add(c.undetected)
+	c.undetected = 0
+	for d := tcp.Dir(0); d < 2; d++ {
+		det := &c.det[d]
+		midstream := c.midstream || det.resync || det.gaveUp || (d != dir && det.scanned > 0)
+		role := c.roleOf[d]
+		p := c.parsers[role]
+		if p == nil {
+			p = http1.NewParser(role == roleReq, f.cfg.Limits, &c.hs[role])
+			c.parsers[role] = p
+		}
+		p.Reset(role == roleReq, f.cfg.Limits, &c.hs[role], midstream)
+	}
+	other := &c.det[1-dir]
+	if len(other.buf) > 0 {
+		c.feed(1-dir, other.buf, other.ts)
+		other.buf = other.buf[:0]
+	}
+}
+
+// Message implements http1.Handler.
+func (h *handler) Message(m *http1.Message) {
+	if h.role == roleReq {
+		h.c.onRequest(m)
+	} else {
+		h.c.onResponse(m)
+	}
+}
+
+// RequestMethod implements http1.Handler: the method of the oldest
+// unanswered request (a ghost still counts: its response is the next one).
+func (h *handler) RequestMethod() []byte {
+	c := h.c
+	if c.n == 0 {
+		return nil
+	}
+	pr := c.at(0)
+	return pr.get(pr.method)
+}
+
+// Skipped implements http1.Handler.
+func (h *handler) Skipped(n int) {
+	if n <= 0 {
+		return
+	}
+	if h.c.opaque {
+		h.c.f.st.opaqueBytes.Add(uint64(n))
+	} else {
+		h.c.f.st.skippedBytes.Add(uint64(n))
+	}
+}
+
+func (c *conn) onRequest(m *http1.Message) {
+	f := c.f
+	f.st.requests.Add(1)
+	if c.n >= f.cfg.MaxPending {
+		old := c.popFront()
+		if !old.ghost {
+			c.live--
+			f.st.drops.Add(1)
+			f.emitNoResponse(c, old, m.End)
+		}
+		f.putReq(old)
+	}
+	pr := f.getReq()
+	f.fillRequest(&pr.half, m)
+	if c.midstream && !c.firstDone[roleReq] {
+		pr.flags |= flow.FlagMidstream
+	}
+	c.firstDone[roleReq] = true
+	pr.pipelined = c.live > 0
+	if c.nEarly > 0 {
+		pr.info = append(pr.info, c.early[:c.nEarly]...)
+		c.nEarly = 0
+	}
+	pr.c = c
+	c.pushBack(pr)
+	c.live++
+	f.tqPush(pr)
+}
+
+func (c *conn) onResponse(m *http1.Message) {
+	f := c.f
+	if m.Status >= 100 && m.Status < 200 && m.Status != 101 {
+		f.st.informational.Add(1)
+		if c.n > 0 {
+			if pr := c.at(0); !pr.ghost && len(pr.info) < maxInfo {
+				pr.info = append(pr.info, m.Status)
+			}
+		} else if c.nEarly < maxInfo {
+			c.early[c.nEarly] = m.Status
+			c.nEarly++
+		}
+		return
+	}
+	f.st.responses.Add(1)
+	var pr *pendingReq
+	if c.n > 0 {
+		// A response that started before the request cannot answer it
+		// (e.g. the request's own response was lost and this one belongs
+		// to nothing we saw).
+		if pr = c.at(0); pr.start > m.Start {
+			pr = nil
+		} else {
+			c.popFront()
+		}
+	}
+	resp := &f.resp
+	f.fillResponse(resp, m)
+	if c.midstream && !c.firstDone[roleResp] {
+		resp.flags |= flow.FlagMidstream
+	}
+	c.firstDone[roleResp] = true
+
+	var flags flow.Flags
+	upgrade := m.Status == 101
+	connect := pr != nil && m.Status/100 == 2 && equalFold(pr.get(pr.method), "connect")
+	if upgrade {
+		flags |= flow.FlagUpgrade
+		f.st.upgrades.Add(1)
+	}
+	if connect {
+		flags |= flow.FlagConnect
+		f.st.connects.Add(1)
+	}
+	switch {
+	case pr == nil:
+		f.st.noRequest.Add(1)
+		f.emitRecord(c, nil, resp, flags|flow.FlagNoRequest, 0)
+	case pr.ghost:
+		// The late answer to a request already emitted as timed out.
+		f.st.noRequest.Add(1)
+		f.st.late.Add(1)
+		f.emitRecord(c, nil, resp, flags|flow.FlagNoRequest, 0)
+		f.putReq(pr)
+	default:
+		c.live--
+		if pr.pipelined {
+			flags |= flow.FlagPipelined
+		}
+		f.emitRecord(c, pr, resp, flags, 0)
+		f.putReq(pr)
+	}
+	if upgrade || connect {
+		// The rest of the connection is another protocol (WebSocket,
+		// h2c, a TLS tunnel): stop parsing both directions.
+		c.opaque = true
+		c.parsers[roleReq].SetOpaque()
+		c.parsers[roleResp].SetOpaque()
+	}
+}
+
+// giveUp emits a request as no_response (timeout, memory budget) and
+// leaves it in the FIFO as a ghost holding only its method: the response,
+// if it still comes, is the next one on the connection.
+func (c *conn) giveUp(pr *pendingReq, now int64) {
+	c.f.tqRemove(pr)
+	pr.ghost = true
+	c.live--
+	c.f.emitNoResponse(c, pr, now)
+	var m [16]byte
+	method := append(m[:0], pr.get(pr.method)...)
+	pr.half.reset()
+	pr.method = pr.add(method)
+}
+
+func (c *conn) at(i int) *pendingReq { return c.fifo[(c.head+i)%len(c.fifo)] }
+
+func (c *conn) pushBack(pr *pendingReq) {
+	if c.n == len(c.fifo) {
+		// Grow (rarely: the ring is kept with the pooled conn).
+		nf := make([]*pendingReq, min(max(4, 2*len(c.fifo)), max(c.f.cfg.MaxPending, c.n+1)))
+		for i := 0; i < c.n; i++ {
+			nf[i] = c.at(i)
+		}
+		c.fifo, c.head = nf, 0
+	}
+	c.fifo[(c.head+c.n)%len(c.fifo)] = pr
+	c.n++
+}
+
+func (c *conn) popFront() *pendingReq {
+	pr := c.fifo[c.head]
+	c.fifo[c.head] = nil
+	c.head = (c.head + 1) % len(c.fifo)
+	c.n--
+	return pr
+}
+
+// emitNoResponse emits a request that got no response; end is when it was
+// given up on.
+func (f *Factory) emitNoResponse(c *conn, pr *pendingReq, end int64) {
+	f.st.noResponse.Add(1)
+	flags := flow.FlagNoResponse
+	// In a one-sided capture every request would look pipelined; only say
+	// so when responses were seen at all.
+	if pr.pipelined && c.sawResp {
+		flags |= flow.FlagPipelined
+	}
+	f.emitRecord(c, pr, nil, flags, end)
+}

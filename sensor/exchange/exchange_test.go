@@ -1,0 +1,612 @@
+package exchange
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/sensor/tcp"
+)
+
+// The pairing tests drive the Factory exactly as tcp.Assembler does:
+// in-order Data per direction, Gap for lost bytes, one End.
+
+func TestPairing(t *testing.T) {
+	get := func(path string) string { return crlf("GET " + path + " HTTP/1.1\nHost: api.example.com\n\n") }
+	ok := func(body string) string {
+		return crlf("HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: ") +
+			itoa(len(body)) + "\r\n\r\n" + body
+	}
+	cases := []struct {
+		name  string
+		mod   func(*Config)
+		info  *tcp.ConnInfo
+		run   func(h *harness, s tcp.Stream)
+		check func(t *testing.T, out []*flow.Exchange, st Stats)
+	}{{
+		name: "keep-alive",
+		run: func(h *harness, s tcp.Stream) {
+			for i := 0; i < 3; i++ {
+				s.Data(c2s, []byte(get("/items/"+itoa(i))), ms(10*i))
+				s.Data(s2c, []byte(ok(`{"i":`+itoa(i)+`}`)), ms(10*i+3))
+			}
+			s.End(tcp.EndFIN, ms(100))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 3 {
+				t.Fatalf("%d records", len(out))
+			}
+			for i, e := range out {
+				if e.Path != "/items/"+itoa(i) || e.Status != 200 || string(e.Response.Data) != `{"i":`+itoa(i)+`}` {
+					t.Errorf("record %d: %s", i, dump(out[i:i+1]))
+				}
+				if e.Start.UnixNano() != ms(10*i) || e.End.UnixNano() != ms(10*i+3) {
+					t.Errorf("record %d: start %v end %v", i, e.Start, e.End)
+				}
+				if e.Client != netip.MustParseAddrPort("10.0.0.1:50000") || e.Server != netip.MustParseAddrPort("10.0.0.2:80") {
+					t.Errorf("endpoints %v -> %v", e.Client, e.Server)
+				}
+				if e.Outer.VLAN != 7 || e.Host != "api.example.com" || e.Method != "GET" || e.Proto != "HTTP/1.1" {
+					t.Errorf("record %d: %s", i, dump(out[i:i+1]))
+				}
+				wantFlags(t, e, 0, flow.FlagPipelined|flow.FlagNoResponse|flow.FlagNoRequest)
+			}
+			if st.Exchanges != 3 || st.HTTPConnections != 1 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "pipelining",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/1")+get("/2")+get("/3")), ms(0))
+			s.Data(s2c, []byte(ok("a")+ok("bb")), ms(5))
+			s.Data(s2c, []byte(ok("ccc")), ms(6))
+			s.End(tcp.EndFIN, ms(10))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 3 {
+				t.Fatalf("%d records", len(out))
+			}
+			for i, e := range out {
+				if e.Path != "/"+itoa(i+1) || len(e.Response.Data) != i+1 {
+					t.Errorf("record %d mispaired: %s", i, dump(out[i:i+1]))
+				}
+				if got := e.Flags.Has(flow.FlagPipelined); got != (i > 0) {
+					t.Errorf("record %d pipelined=%v", i, got)
+				}
+			}
+		},
+	}, {
+		name: "100-continue",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("POST /upload HTTP/1.1\nHost: h\nExpect: 100-continue\nContent-Length: 5\n\n")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 100 Continue\n\n")), ms(1))
+			s.Data(c2s, []byte("hello"), ms(2))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 201 Created\nContent-Length: 0\n\n")), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 {
+				t.Fatalf("%d records: %s", len(out), dump(out))
+			}
+			e := out[0]
+			if e.Status != 201 || len(e.Informational) != 1 || e.Informational[0] != 100 || string(e.Request.Data) != "hello" {
+				t.Errorf("%s", dump(out))
+			}
+			if st.Informational != 1 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "1xx before final",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 103 Early Hints\nLink: </s.css>; rel=preload\n\nHTTP/1.1 102 Processing\n\n")+ok("x")), ms(1))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 || out[0].Status != 200 || len(out[0].Informational) != 2 ||
+				out[0].Informational[0] != 103 || out[0].Informational[1] != 102 {
+				t.Fatalf("%s", dump(out))
+			}
+		},
+	}, {
+		name: "HEAD",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("HEAD /big HTTP/1.1\nHost: h\n\n")+get("/next")), ms(0))
+			// The HEAD response announces a length but has no body: the
+			// next response must not be swallowed as its body.
+			s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1000\n\n")+ok("n")), ms(1))
+			s.End(tcp.EndFIN, ms(2))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 || out[0].Method != "HEAD" || out[0].Response.WireBytes != 0 ||
+				out[1].Path != "/next" || string(out[1].Response.Data) != "n" {
+				t.Fatalf("%s", dump(out))
+			}
+		},
+	}, {
+		name: "204 and 304",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/a")+get("/b")+get("/c")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 204 No Content\n\nHTTP/1.1 304 Not Modified\nETag: \"x\"\n\n")+ok("c")), ms(1))
+			s.End(tcp.EndFIN, ms(2))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 3 || out[0].Status != 204 || out[1].Status != 304 || out[2].Status != 200 || string(out[2].Response.Data) != "c" {
+				t.Fatalf("%s", dump(out))
+			}
+		},
+	}, {
+		name: "CONNECT",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("CONNECT db.internal:443 HTTP/1.1\nHost: db.internal:443\n\n")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 200 Connection Established\n\n")), ms(1))
+			s.Data(c2s, []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n\r\n"), ms(2))
+			s.Data(s2c, []byte("\x16\x03\x03\x00\x5aHTTP/1.1 200 OK\r\n\r\n"), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 {
+				t.Fatalf("tunnel bytes parsed: %s", dump(out))
+			}
+			e := out[0]
+			wantFlags(t, e, flow.FlagConnect, flow.FlagUpgrade)
+			if e.Method != "CONNECT" || e.Host != "db.internal" || e.HostPort != 443 || e.Path != "" || e.Target != "db.internal:443" {
+				t.Errorf("%s", dump(out))
+			}
+			if st.Connects != 1 || st.OpaqueBytes == 0 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "websocket upgrade",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\n")), ms(0))
+			// The 101 and the first frame in one segment.
+			s.Data(s2c, []byte(crlf("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\n\n")+"\x81\x05hello"), ms(1))
+			// Frames that happen to contain HTTP-looking text.
+			s.Data(c2s, []byte("\x81\x90GET / HTTP/1.1\r\n\r\n"), ms(2))
+			s.Data(s2c, []byte("\x81\x13HTTP/1.1 200 OK\r\n\r\n"), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 {
+				t.Fatalf("frames parsed as HTTP: %s", dump(out))
+			}
+			wantFlags(t, out[0], flow.FlagUpgrade, flow.FlagConnect|flow.FlagNoResponse)
+			if out[0].Status != 101 || len(out[0].Informational) != 0 {
+				t.Errorf("%s", dump(out))
+			}
+			if st.Upgrades != 1 || st.OpaqueBytes < 20 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "upgrade refused continues as HTTP",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("GET /ws HTTP/1.1\nHost: h\nUpgrade: websocket\nConnection: Upgrade\n\n")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 426 Upgrade Required\nContent-Length: 0\n\n")), ms(1))
+			s.Data(c2s, []byte(get("/after")), ms(2))
+			s.Data(s2c, []byte(ok("z")), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 || out[0].Status != 426 || out[1].Path != "/after" || out[1].Status != 200 {
+				t.Fatalf("%s", dump(out))
+			}
+			wantFlags(t, out[0], 0, flow.FlagUpgrade)
+		},
+	}, {
+		name: "HTTP/1.0 close-delimited",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(crlf("GET /old HTTP/1.0\n\n")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.0 200 OK\nContent-Type: text/html\n\n<html>")), ms(1))
+			s.Data(s2c, []byte("</html>"), ms(2))
+			s.End(tcp.EndFIN, ms(3))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 || string(out[0].Response.Data) != "<html></html>" || out[0].Proto != "HTTP/1.0" {
+				t.Fatalf("%s", dump(out))
+			}
+			wantFlags(t, out[0], flow.FlagCloseDelimited, flow.FlagNoResponse)
+			if out[0].End.UnixNano() != ms(3) {
+				t.Errorf("end %v", out[0].End)
+			}
+		},
+	}, {
+		name: "end with pending requests",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/1")), ms(0))
+			s.Data(s2c, []byte(ok("1")), ms(1))
+			s.Data(c2s, []byte(get("/2")+get("/3")), ms(2))
+			s.End(tcp.EndRST, ms(9))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 3 || out[0].Status != 200 {
+				t.Fatalf("%s", dump(out))
+			}
+			for _, e := range out[1:] {
+				wantFlags(t, e, flow.FlagNoResponse, flow.FlagNoRequest)
+				if e.Status != 0 || e.End.UnixNano() != ms(9) {
+					t.Errorf("%s", dump(out))
+				}
+			}
+			wantFlags(t, out[2], flow.FlagPipelined, 0)
+			if st.NoResponse != 2 || st.EndedPending != 2 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "one-sided: requests only",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/1")), ms(0))
+			s.Data(c2s, []byte(get("/2")), ms(1000))
+			s.End(tcp.EndFlush, ms(2000))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 {
+				t.Fatalf("%s", dump(out))
+			}
+			for _, e := range out {
+				// Without any response seen, "pipelined" would be noise.
+				wantFlags(t, e, flow.FlagNoResponse, flow.FlagPipelined|flow.FlagNoRequest)
+			}
+		},
+	}, {
+		name: "one-sided: responses only",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(s2c, []byte(ok("a")), ms(0))
+			s.Data(s2c, []byte(ok("b")), ms(1))
+			s.End(tcp.EndFlush, ms(2))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 {
+				t.Fatalf("%s", dump(out))
+			}
+			for i, e := range out {
+				wantFlags(t, e, flow.FlagNoRequest, flow.FlagNoResponse)
+				if e.Status != 200 || e.Method != "" || e.Start.UnixNano() != ms(i) || e.Proto != "HTTP/1.1" {
+					t.Errorf("%s", dump(out))
+				}
+			}
+			if st.NoRequest != 2 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "swapped directions (midstream, wrong port guess)",
+		info: func() *tcp.ConnInfo {
+			// The TCP layer guessed the server (port 80) was the client.
+			i := connInfo(true)
+			i.ClientAddr, i.ServerAddr = i.ServerAddr, i.ClientAddr
+			i.ClientPort, i.ServerPort = i.ServerPort, i.ClientPort
+			return i
+		}(),
+		run: func(h *harness, s tcp.Stream) {
+			// "ServerToClient" carries the requests.
+			s.Data(s2c, []byte(get("/x")), ms(0))
+			s.Data(c2s, []byte(ok("y")), ms(1))
+			s.End(tcp.EndFIN, ms(2))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 1 || out[0].Path != "/x" || out[0].Status != 200 {
+				t.Fatalf("%s", dump(out))
+			}
+			if out[0].Client != netip.MustParseAddrPort("10.0.0.1:50000") || out[0].Server != netip.MustParseAddrPort("10.0.0.2:80") {
+				t.Errorf("endpoints %v -> %v", out[0].Client, out[0].Server)
+			}
+			wantFlags(t, out[0], flow.FlagMidstream, 0)
+			if st.DirectionSwaps != 1 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "swapped, responses first",
+		info: func() *tcp.ConnInfo {
+			i := connInfo(true)
+			i.ClientAddr, i.ServerAddr = i.ServerAddr, i.ClientAddr
+			i.ClientPort, i.ServerPort = i.ServerPort, i.ClientPort
+			return i
+		}(),
+		run: func(h *harness, s tcp.Stream) {
+			// The capture starts with the tail of a response body, then a
+			// full response, on the "client" side.
+			s.Data(c2s, []byte("tail of a body\r\n"+ok("first")), ms(0))
+			s.Data(s2c, []byte(get("/x")), ms(1))
+			s.Data(c2s, []byte(ok("y")), ms(2))
+			s.End(tcp.EndFIN, ms(3))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 || !out[0].Flags.Has(flow.FlagNoRequest) || string(out[0].Response.Data) != "first" ||
+				out[1].Path != "/x" || string(out[1].Response.Data) != "y" {
+				t.Fatalf("%s", dump(out))
+			}
+			if out[1].Client.Port() != 50000 || st.DirectionSwaps != 1 {
+				t.Errorf("client %v, stats %+v", out[1].Client, st)
+			}
+		},
+	}, {
+		name: "midstream: joined inside a body",
+		info: connInfo(true),
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte("..rest of an upload body.."), ms(0))
+			s.Data(s2c, []byte("ody of a response\nwith lines\n"+ok("1")), ms(1))
+			s.Data(c2s, []byte(get("/2")), ms(2))
+			s.Data(s2c, []byte(ok("2")), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 || !out[0].Flags.Has(flow.FlagNoRequest|flow.FlagMidstream) || out[1].Path != "/2" || string(out[1].Response.Data) != "2" {
+				t.Fatalf("%s", dump(out))
+			}
+			if st.SkippedBytes == 0 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "non-HTTP: binary garbage",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte{0, 1, 2, 3, 0xff, 0xfe, 'G', 'E', 'T', ' '}, ms(0))
+			s.Data(s2c, []byte{0x80, 0, 0, 0x10, 9, 9, 9}, ms(1))
+			s.Data(c2s, []byte(get("/late")), ms(2))
+			s.End(tcp.EndFIN, ms(3))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 0 {
+				t.Fatalf("%s", dump(out))
+			}
+			if st.NonHTTPConnections != 1 || st.NonHTTPBytes != uint64(10+7+len(get("/late"))) || st.HTTPConnections != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "non-HTTP: TLS",
+		run: func(h *harness, s tcp.Stream) {
+			// A TLS 1.2 ClientHello record header and the start of the
+			// handshake, then a ServerHello.
+			s.Data(c2s, []byte("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"+strings.Repeat("\x42", 32)), ms(0))
+			s.Data(s2c, []byte("\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03"+strings.Repeat("\x17", 32)), ms(1))
+			s.Data(c2s, bytes.Repeat([]byte("\x17\x03\x03\x00\x20GET / HTTP/1.1\r\n"), 10), ms(2))
+			s.End(tcp.EndFIN, ms(3))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 0 || st.NonHTTPConnections != 1 || st.NonHTTPBytes == 0 {
+				t.Fatalf("stats %+v: %s", st, dump(out))
+			}
+		},
+	}, {
+		name: "gap in a body",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/g")), ms(0))
+			s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 100\n\n")+strings.Repeat("a", 50)), ms(1))
+			s.Gap(s2c, 30, ms(2))
+			s.Data(s2c, []byte(strings.Repeat("b", 20)), ms(3))
+			s.Data(c2s, []byte(get("/after")), ms(4))
+			s.Data(s2c, []byte(ok("ok")), ms(5))
+			s.End(tcp.EndFIN, ms(6))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 {
+				t.Fatalf("%s", dump(out))
+			}
+			wantFlags(t, out[0], flow.FlagGap, flow.FlagNoResponse)
+			if out[0].Response.WireBytes != 100 {
+				t.Errorf("wire bytes %d", out[0].Response.WireBytes)
+			}
+			wantFlags(t, out[1], 0, flow.FlagGap)
+			if st.GapBytes != 30 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "MaxPending overflow",
+		mod:  func(c *Config) { c.MaxPending = 2 },
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(c2s, []byte(get("/1")+get("/2")+get("/3")), ms(0))
+			if len(h.out) != 1 || h.out[0].Path != "/1" || !h.out[0].Flags.Has(flow.FlagNoResponse) {
+				h.t.Fatalf("overflow not emitted at once: %s", dump(h.out))
+			}
+			s.Data(s2c, []byte(ok("x")), ms(1))
+			s.End(tcp.EndFIN, ms(2))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			// The response pairs with /2: the oldest pending one.
+			if len(out) != 3 || out[1].Path != "/2" || out[1].Status != 200 || out[2].Path != "/3" || out[2].Status != 0 {
+				t.Fatalf("%s", dump(out))
+			}
+			if st.PendingDrops != 1 || st.NoResponse != 2 {
+				t.Errorf("stats %+v", st)
+			}
+		},
+	}, {
+		name: "response before its request cannot answer it",
+		run: func(h *harness, s tcp.Stream) {
+			s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 5\n\nab")), ms(0))
+			s.Data(c2s, []byte(get("/q")), ms(1))
+			s.Data(s2c, []byte("cde"), ms(2))
+			s.Data(s2c, []byte(ok("q")), ms(3))
+			s.End(tcp.EndFIN, ms(4))
+		},
+		check: func(t *testing.T, out []*flow.Exchange, st Stats) {
+			if len(out) != 2 || !out[0].Flags.Has(flow.FlagNoRequest) || out[1].Path != "/q" || string(out[1].Response.Data) != "q" {
+				t.Fatalf("%s", dump(out))
+			}
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, c.mod)
+			info := c.info
+			if info == nil {
+				info = connInfo(false)
+			}
+			s := h.f.New(info)
+			c.run(h, s)
+			out := h.take()
+			c.check(t, out, h.f.Stats())
+			for _, e := range out {
+				if e.Start.IsZero() || e.End.Before(e.Start) {
+					t.Errorf("times: %s", dump([]*flow.Exchange{e}))
+				}
+			}
+		})
+	}
+}
+
+func TestResponseTimeout(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ResponseTimeout = 60 * time.Second })
+	s := h.f.New(connInfo(false))
+	s.Data(c2s, []byte(crlf("GET /slow HTTP/1.1\nHost: h\n\n")), ms(0))
+	h.f.Advance(ms(59_999))
+	if len(h.out) != 0 {
+		t.Fatalf("expired early: %s", dump(h.out))
+	}
+	h.f.Advance(ms(60_000))
+	e := h.one()
+	wantFlags(t, e, flow.FlagNoResponse, 0)
+	if e.Status != 0 || e.Path != "/slow" || e.End.UnixNano() != ms(60_000) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	// The late answer belongs to the expired request (HTTP/1.x answers in
+	// order): it must not be paired with the next request.
+	s.Data(c2s, []byte(crlf("GET /next HTTP/1.1\nHost: h\n\n")), ms(61_000))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 4\n\nslow")), ms(61_001))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 4\n\nnext")), ms(61_002))
+	out := h.take()
+	if len(out) != 2 || !out[0].Flags.Has(flow.FlagNoRequest) || string(out[0].Response.Data) != "slow" ||
+		out[1].Path != "/next" || string(out[1].Response.Data) != "next" {
+		t.Fatalf("%s", dump(out))
+	}
+	// Data on any connection also runs due timeouts.
+	s.Data(c2s, []byte(crlf("GET /third HTTP/1.1\nHost: h\n\n")), ms(62_000))
+	s2 := h.f.New(connInfo(false))
+	s2.Data(c2s, []byte(crlf("GET /other HTTP/1.1\nHost: h\n\n")), ms(122_000))
+	e = h.one()
+	if e.Path != "/third" || !e.Flags.Has(flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	s.End(tcp.EndFIN, ms(122_001))
+	s2.End(tcp.EndFIN, ms(122_002))
+	out = h.take()
+	if len(out) != 1 || out[0].Path != "/other" {
+		t.Fatalf("%s", dump(out))
+	}
+	st := h.f.Stats()
+	if st.ResponseTimeouts != 2 || st.LateResponses != 1 || st.NoResponse != 3 || st.EndedPending != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestTimeoutQueueOrder: expiring the oldest request of one connection does
+// not disturb the others, and Advance never scans (the queue head decides).
+func TestTimeoutQueueOrder(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ResponseTimeout = time.Second })
+	var ss []tcp.Stream
+	for i := 0; i < 100; i++ {
+		s := h.f.New(connInfo(false))
+		ss = append(ss, s)
+		s.Data(c2s, []byte(crlf("GET /"+itoa(i)+" HTTP/1.1\nHost: h\n\n")), ms(10*i))
+	}
+	// Answer the even ones.
+	for i := 0; i < 100; i += 2 {
+		ss[i].Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")), ms(10*i+1))
+	}
+	h.take()
+	h.f.Advance(ms(1000 + 495))
+	out := h.take()
+	if len(out) != 25 {
+		t.Fatalf("expired %d, want 25", len(out))
+	}
+	for i, e := range out {
+		if e.Path != "/"+itoa(2*i+1) {
+			t.Fatalf("expired out of order: %d is %s", i, e.Path)
+		}
+	}
+	for _, s := range ss {
+		s.End(tcp.EndFIN, ms(5000))
+	}
+	if out := h.take(); len(out) != 25 {
+		t.Fatalf("ended %d, want 25", len(out))
+	}
+	if h.f.tqHead != nil || h.f.tqTail != nil {
+		t.Fatal("timeout queue not empty")
+	}
+}
+
+// TestPooling: a conn reused after End starts clean.
+func TestPooling(t *testing.T) {
+	h := newHarness(t, nil)
+	for i := 0; i < 5; i++ {
+		s := h.f.New(connInfo(i%2 == 1))
+		s.Data(c2s, []byte(crlf("GET /p HTTP/1.1\nHost: h\n\n")), ms(i*10))
+		if i != 3 {
+			s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1\n\nx")), ms(i*10+1))
+		}
+		s.End(tcp.EndFIN, ms(i*10+2))
+		// Calls after End are ignored.
+		s.Data(c2s, []byte("GET / HTTP/1.1\r\n\r\n"), ms(i*10+3))
+	}
+	out := h.take()
+	if len(out) != 5 {
+		t.Fatalf("%s", dump(out))
+	}
+	for i, e := range out {
+		if (i == 3) != e.Flags.Has(flow.FlagNoResponse) {
+			t.Errorf("%d: %s", i, dump(out[i:i+1]))
+		}
+	}
+	if len(h.f.freeConns) != 1 {
+		t.Errorf("free conns %d", len(h.f.freeConns))
+	}
+}
+
+// TestSplitEverywhere feeds an exchange one byte at a time, and split at
+// every offset, in both detection and parsing states.
+func TestSplitEverywhere(t *testing.T) {
+	req := crlf("POST /v1/orders?limit=10 HTTP/1.1\nHost: api.example.com\nContent-Type: application/json\nContent-Length: 11\n\n{\"a\":\"b\"}\n\n")
+	resp := crlf("HTTP/1.1 201 Created\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n")
+	for cut := 0; cut <= len(req); cut++ {
+		h := newHarness(t, nil)
+		s := h.f.New(connInfo(cut%2 == 0))
+		if cut > 0 {
+			s.Data(c2s, []byte(req[:cut]), ms(0))
+		}
+		if cut < len(req) {
+			s.Data(c2s, []byte(req[cut:]), ms(1))
+		}
+		for i := 0; i < len(resp); i++ {
+			s.Data(s2c, []byte{resp[i]}, ms(2))
+		}
+		s.End(tcp.EndFIN, ms(3))
+		e := h.one()
+		if e.Path != "/v1/orders" || e.Query != "limit=10" || e.Status != 201 || string(e.Response.Data) != "hello" || e.Request.WireBytes != 11 {
+			t.Fatalf("cut %d: %s", cut, dump([]*flow.Exchange{e}))
+		}
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
+}
