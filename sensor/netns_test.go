@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -51,6 +52,7 @@ import (
 const (
 	nsRoleEnv  = "APITAP_NETNS_ROLE" // "server" or "client": TestNamespaceHelper's job
 	nsOutEnv   = "APITAP_NETNS_OUT"  // where the client writes its ground truth
+	nsKeepEnv  = "APITAP_NETNS_KEEP" // a directory to keep the captures in (debugging)
 	nsAddr     = "127.0.0.1:8080"
 	nsPort     = 8080
 	nsWorkers  = 4 // client connections (one keep-alive connection each)
@@ -670,14 +672,7 @@ func nsConnMap(t *testing.T, path string) map[uint16]*[2]nsStream {
 	for port, c := range conns {
 		for dir := range c {
 			s := &c[dir]
-			offs := slices.Sorted(func(yield func(uint32) bool) {
-				for o := range s.segs {
-					if !yield(o) {
-						return
-					}
-				}
-			})
-			for _, o := range offs {
+			for _, o := range slices.Sorted(maps.Keys(s.segs)) {
 				seg := s.segs[o]
 				switch {
 				case int(o) > len(s.data):
@@ -867,6 +862,13 @@ func TestNamespaceCapture(t *testing.T) {
 	}
 	began := time.Now()
 	dir := t.TempDir()
+	if keep := os.Getenv(nsKeepEnv); keep != "" {
+		dir = keep
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("keeping the captures and the client's ground truth in %s", dir)
+	}
 	pcap, calls := nsCapture(t, dir)
 	t.Logf("captured %d requests in %v", len(calls), time.Since(began).Round(time.Millisecond))
 
@@ -998,6 +1000,7 @@ func TestNamespaceCapture(t *testing.T) {
 		if len(a)+len(b) > 0 {
 			t.Errorf("%s (%d pairs swapped, %d segments duplicated): records differ from the clean capture's\n only clean:\n  %s\n only %s:\n  %s",
 				v.name, est.Reordered, est.Duplicated, nsHead(a, 10), v.name, nsHead(b, 10))
+			continue
 		}
 		t.Logf("%s: %d pairs swapped of %d, %d segments duplicated of %d: records identical", v.name, est.Reordered, est.ReorderEligible, est.Duplicated, est.DupEligible)
 	}
@@ -1018,6 +1021,7 @@ func TestNamespaceCapture(t *testing.T) {
 			t.Fatalf("%s: nothing dropped (%+v)", v.name, est)
 		}
 		touched := map[uint16]map[int]bool{}
+		drops := map[uint16][]string{} // what each dropped segment hit, for the report
 		for _, s := range est.DroppedSegments {
 			dir, port := 0, s.Src.Port()
 			if s.Src.Port() == nsPort {
@@ -1035,6 +1039,15 @@ func TestNamespaceCapture(t *testing.T) {
 				if off < sp[1] && off+s.Len > sp[0] {
 					touched[port][i] = true
 					touched[port][i+1] = true
+					x := truth[port][i]
+					part := [2]string{"request", "response"}[dir]
+					lo, hi := max(off, sp[0])-sp[0], min(off+s.Len, sp[1])-sp[0]
+					whole := ""
+					if lo == 0 && hi == sp[1]-sp[0] {
+						whole = ", the whole message"
+					}
+					drops[port] = append(drops[port], fmt.Sprintf("frame %d: exchange %d (%s %s -> %d) %s bytes [%d, %d) of %d%s",
+						s.Index+1, i, x.Method, x.Target, x.Status, part, lo, hi, sp[1]-sp[0], whole))
 				}
 			}
 		}
@@ -1048,8 +1061,10 @@ func TestNamespaceCapture(t *testing.T) {
 		}
 		res, _ := runFile(t, path, nil)
 		exact, damaged, problems := nsCheckDamaged(truth, nsByConn(res.ex), touched, capBytes)
-		for _, p := range problems {
-			t.Errorf("%s: %s", v.name, p)
+		for _, port := range slices.Sorted(maps.Keys(problems)) {
+			pr := problems[port]
+			t.Errorf("%s: connection :%d: %d problems. Dropped segments (frame numbers of %s.pcap):\n  %s\n first problems:\n  %s",
+				v.name, port, len(pr), filepath.Base(pcap), nsHead(drops[port], 50), nsHead(pr, 4))
 		}
 		if exact < len(calls)-nTouched {
 			t.Errorf("%s: %d exchanges exact, want at least %d (%d exchanges, %d touched by the %d dropped segments)",
@@ -1068,22 +1083,16 @@ func TestNamespaceCapture(t *testing.T) {
 // one must be exact. Several records may stand for one exchange (a request
 // and a response the sensor could not pair). Every exchange not touched by
 // a drop must have an exact record.
-func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange, touched map[uint16]map[int]bool, capBytes int) (exact, damaged int, problems []string) {
+func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange, touched map[uint16]map[int]bool, capBytes int) (exact, damaged int, problems map[uint16][]string) {
+	problems = map[uint16][]string{}
 	for port := range recs {
 		if _, ok := truth[port]; !ok {
 			for _, e := range recs[port] {
-				problems = append(problems, "record of an unknown connection: "+nsDescribe(e))
+				problems[port] = append(problems[port], "record of an unknown connection: "+nsDescribe(e))
 			}
 		}
 	}
-	ports := slices.Sorted(func(yield func(uint16) bool) {
-		for p := range truth {
-			if !yield(p) {
-				return
-			}
-		}
-	})
-	for _, port := range ports {
+	for _, port := range slices.Sorted(maps.Keys(truth)) {
 		tc, rs := truth[port], recs[port]
 		// score(e, c): how well record e stands for exchange c; -1 when it
 		// cannot (a wrong method, target or status).
@@ -1150,12 +1159,12 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 				damaged++
 			}
 			if j < 0 {
-				problems = append(problems, fmt.Sprintf("connection :%d: record %d stands for no exchange of the client's (wrong method, target or status): %s", port, i, nsDescribe(e)))
+				problems[port] = append(problems[port], fmt.Sprintf("record %d stands for no exchange of the client's (wrong method, target or status): %s", i, nsDescribe(e)))
 				continue
 			}
 			if e.Flags&nsDamage == 0 {
 				if d := nsDiff(e, tc[j], capBytes); len(d) > 0 {
-					problems = append(problems, fmt.Sprintf("connection :%d: record %s has no damage flag but differs from exchange %d: %s", port, nsDescribe(e), j, strings.Join(d, "; ")))
+					problems[port] = append(problems[port], fmt.Sprintf("record %d, %s, has no damage flag but differs from exchange %d (%s %s): %s", i, nsDescribe(e), j, tc[j].Method, tc[j].Target, strings.Join(d, "; ")))
 				} else {
 					exactFor[j] = true
 				}
@@ -1166,8 +1175,8 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 			if ok {
 				exact++
 			} else if !touched[port][j] {
-				problems = append(problems, fmt.Sprintf("connection :%d: exchange %d (%s %s -> %d) was not touched by a drop but has no exact record",
-					port, j, tc[j].Method, tc[j].Target, tc[j].Status))
+				problems[port] = append(problems[port], fmt.Sprintf("exchange %d (%s %s -> %d) was not touched by a drop but has no exact record",
+					j, tc[j].Method, tc[j].Target, tc[j].Status))
 			}
 		}
 	}

@@ -44,9 +44,16 @@ type Config struct {
 	// Workers is the number of reassembly/HTTP workers. Default: the
 	// number of CPUs. With 1 the worker runs on the reader goroutine.
 	Workers int `yaml:"workers"`
-	// QueueBatches is the depth, in batches, of each worker's input queue
-	// and of the output queue. Default 64.
+	// QueueBatches is the depth, in batches, of each worker's input queue.
+	// A batch holds up to BatchPackets packets or 1 MiB of payload, so the
+	// queues hold at most Workers × QueueBatches MiB. Default 64.
 	QueueBatches int `yaml:"queue_batches"`
+	// OutputBatches is the depth, in batches of up to 256 exchanges, of the
+	// queue in front of the outputs. Records are about 1–3 KB with bodies,
+	// so the default holds a few MiB: a slow output then pushes back (file
+	// mode) or drops and counts (live mode) instead of buffering without
+	// end. Default 4.
+	OutputBatches int `yaml:"output_batches"`
 	// BatchPackets is the number of packets per batch. Default 256.
 	BatchPackets int `yaml:"batch_packets"`
 	// LossInterval is how often, on the capture clock, loss counters are
@@ -60,15 +67,16 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		Capture:      capture.DefaultConfig(),
-		Decode:       decode.DefaultConfig(),
-		TCP:          tcp.DefaultConfig(),
-		Exchange:     exchange.DefaultConfig(),
-		Workers:      runtime.NumCPU(),
-		QueueBatches: 64,
-		BatchPackets: 256,
-		LossInterval: 10 * time.Second,
-		Tick:         time.Second,
+		Capture:       capture.DefaultConfig(),
+		Decode:        decode.DefaultConfig(),
+		TCP:           tcp.DefaultConfig(),
+		Exchange:      exchange.DefaultConfig(),
+		Workers:       runtime.NumCPU(),
+		QueueBatches:  64,
+		OutputBatches: 4,
+		BatchPackets:  256,
+		LossInterval:  10 * time.Second,
+		Tick:          time.Second,
 	}
 }
 
@@ -83,8 +91,8 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 || c.Workers > 256 {
 		errs = append(errs, fmt.Errorf("sensor: workers %d out of range [1, 256]", c.Workers))
 	}
-	if c.QueueBatches < 1 {
-		errs = append(errs, errors.New("sensor: queue_batches must be >= 1"))
+	if c.QueueBatches < 1 || c.OutputBatches < 1 {
+		errs = append(errs, errors.New("sensor: queue_batches and output_batches must be >= 1"))
 	}
 	if c.BatchPackets < 1 || c.BatchPackets > 65536 {
 		errs = append(errs, errors.New("sensor: batch_packets out of range [1, 65536]"))
@@ -187,7 +195,7 @@ func (s *Sensor) Run(ctx context.Context) error {
 			src.Close()
 		}
 	}()
-	out := newOutput(s.set.Consumer, s.cfg.QueueBatches, !s.live)
+	out := newOutput(s.set.Consumer, s.cfg.OutputBatches, !s.live)
 	workers := make([]*worker, s.cfg.Workers)
 	for i := range workers {
 		workers[i] = newWorker(i, &s.cfg, out)

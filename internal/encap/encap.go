@@ -82,9 +82,11 @@ type Options struct {
 	Drop float64
 	// Reorder is the fraction of candidate pairs swapped. A candidate pair
 	// is two consecutive data segments of the same TCP connection and
-	// direction with nothing of that connection in between but pure ACKs
-	// (the reordering a reassembler must undo). Pairs do not overlap. A
-	// swap exchanges the frames and keeps the timestamps in place, so the
+	// direction with nothing of that connection in between but pure ACKs,
+	// none of which acknowledges the first segment (a receiver cannot
+	// acknowledge what has not reached it yet, so a capture never shows
+	// that): the reordering a reassembler must undo. Pairs do not overlap.
+	// A swap exchanges the frames and keeps the timestamps in place, so the
 	// capture's clock stays monotonic.
 	Reorder float64
 	// Dup is the fraction of TCP segments sent twice (a retransmission):
@@ -135,6 +137,7 @@ const (
 	tcpFIN = 0x01
 	tcpSYN = 0x02
 	tcpRST = 0x04
+	tcpACK = 0x10
 )
 
 // packet is one input frame, converted to Ethernet.
@@ -155,6 +158,7 @@ type info struct {
 	src   netip.AddrPort
 	dst   netip.AddrPort
 	seq   uint32
+	ack   uint32 // valid when flags has ACK
 	flags uint8
 	plen  int // TCP payload length (declared)
 }
@@ -420,6 +424,7 @@ func parse(b []byte) info {
 	in.src = netip.AddrPortFrom(in.src.Addr(), binary.BigEndian.Uint16(t[0:]))
 	in.dst = netip.AddrPortFrom(in.dst.Addr(), binary.BigEndian.Uint16(t[2:]))
 	in.seq = binary.BigEndian.Uint32(t[4:])
+	in.ack = binary.BigEndian.Uint32(t[8:])
 	in.flags = t[13]
 	in.plen = in.ipLen - hl - thl
 	return in
@@ -481,6 +486,11 @@ func reorder(pkts []*packet, frac float64, rnd *rand.Rand, st *Stats) {
 		j, ok := last[c]
 		switch {
 		case p.info.pureACK():
+			// An ACK of the other direction that covers any byte of the
+			// waiting segment: the segment cannot move past it.
+			if ok && j >= 0 && pkts[j].info.src == p.info.dst && p.info.flags&tcpACK != 0 && int32(p.info.ack-pkts[j].info.seq) > 0 {
+				last[c] = -1
+			}
 			continue
 		case p.info.data():
 			if ok && j >= 0 && pkts[j].info.src == p.info.src {

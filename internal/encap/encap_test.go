@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -596,5 +597,54 @@ func TestTsharkSeesHTTP(t *testing.T) {
 				t.Fatalf("tshark sees %d HTTP messages, want %d", strings.Count(got, "\n"), strings.Count(want, "\n"))
 			}
 		})
+	}
+}
+
+// tcpFrame builds an Ethernet/IPv4/TCP frame.
+func tcpFrame(t *testing.T, fromClient bool, seq, ack uint32, payload string) []byte {
+	t.Helper()
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: []byte{10, 0, 0, 1}, DstIP: []byte{10, 0, 0, 2}}
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 80, Seq: seq, Ack: ack, ACK: true, PSH: payload != "", Window: 65535}
+	if !fromClient {
+		ip.SrcIP, ip.DstIP = ip.DstIP, ip.SrcIP
+		tcp.SrcPort, tcp.DstPort = tcp.DstPort, tcp.SrcPort
+	}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	eth := &layers.Ethernet{SrcMAC: macA[:], DstMAC: macB[:], EthernetType: layers.EthernetTypeIPv4}
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A receiver never acknowledges a segment before it arrives: a pair is not
+// a candidate when an ACK between the two covers the first.
+func TestReorderNeverMovesDataPastItsACK(t *testing.T) {
+	const s, c = 1000, 5000
+	for _, tc := range []struct {
+		name string
+		ack  uint32 // the client's pure ACK between the server's two segments
+		want int
+	}{
+		{"ack covers the first segment", s + 100, 0},
+		{"ack covers part of it", s + 1, 0},
+		{"duplicate ack below it", s, 1},
+	} {
+		var b bytes.Buffer
+		w := pcapgo.NewWriter(&b)
+		w.WriteFileHeader(65535, layers.LinkTypeEthernet)
+		ts := time.Unix(1700000000, 0)
+		for i, f := range [][]byte{
+			tcpFrame(t, false, s, c, strings.Repeat("a", 100)),
+			tcpFrame(t, true, c, tc.ack, ""),
+			tcpFrame(t, false, s+100, c, strings.Repeat("b", 100)),
+		} {
+			w.WritePacket(gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(f), Length: len(f)}, f)
+		}
+		_, st := rewrite(t, b.Bytes(), Options{Reorder: 1})
+		if st.ReorderEligible != tc.want || st.Reordered != tc.want {
+			t.Errorf("%s: %d candidate pairs, %d swapped; want %d", tc.name, st.ReorderEligible, st.Reordered, tc.want)
+		}
 	}
 }

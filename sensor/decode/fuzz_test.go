@@ -98,6 +98,7 @@ func checkDefrag(t testing.TB, f *defrag) {
 //
 // Datagrams stay under 9 KB so an input runs in microseconds; the model
 // instance's 8000-byte datagram limit is still within reach.
+//
 //	byte 5: protocol
 type fragRec struct {
 	key   int

@@ -42,7 +42,7 @@ type Stats struct {
 	VLAN    uint64 // 802.1Q / 802.1ad tags
 	MPLS    uint64 // MPLS label stacks (not labels)
 	PPPoE   uint64 // PPPoE session headers
-	VXLAN   uint64
+	VXLAN   uint64 // VXLAN and VXLAN-GPE headers
 	GENEVE  uint64
 	GRE     uint64 // GRE headers, including GRE-in-UDP
 	GREUDP  uint64 // GRE-in-UDP

@@ -610,3 +610,54 @@ func itoa(i int) string {
 	}
 	return string(b[n:])
 }
+
+// TestPendingBytesBudget: the copies of pending requests are bounded per
+// Factory; over the budget the oldest pending request is given up on.
+func TestPendingBytesBudget(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPendingBytes = 64 << 10 })
+	body := strings.Repeat("x", 8000)
+	var ss []tcp.Stream
+	for i := 0; i < 40; i++ {
+		s := h.f.New(connInfo(false))
+		ss = append(ss, s)
+		s.Data(c2s, []byte(crlf("POST /"+itoa(i)+" HTTP/1.1\nHost: h\nContent-Length: 8000\n\n")+body), ms(i))
+		if h.f.pendingBytes > 64<<10+20000 {
+			t.Fatalf("pending bytes %d over budget", h.f.pendingBytes)
+		}
+	}
+	dropped := h.take()
+	if len(dropped) < 25 || dropped[0].Path != "/0" || !dropped[0].Flags.Has(flow.FlagNoResponse) {
+		t.Fatalf("dropped %d: %s", len(dropped), dump(dropped[:1]))
+	}
+	// The newest requests are still pending and pair normally.
+	ss[39].Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")), ms(100))
+	if e := h.one(); e.Path != "/39" || e.Status != 200 {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	for _, s := range ss {
+		s.End(tcp.EndFIN, ms(200))
+	}
+	st := h.f.Stats()
+	if st.PendingDrops != uint64(len(dropped)) || st.Requests != 40 || st.Exchanges != 40 || h.f.pendingBytes != 0 {
+		t.Fatalf("stats %+v, pending bytes %d", st, h.f.pendingBytes)
+	}
+}
+
+// TestGhostKeepsMethod: a HEAD request given up on still frames its late
+// response (no body), so the next response is not swallowed.
+func TestGhostKeepsMethod(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ResponseTimeout = time.Second })
+	s := h.f.New(connInfo(false))
+	s.Data(c2s, []byte(crlf("HEAD /h HTTP/1.1\nHost: h\n\n")), ms(0))
+	h.f.Advance(ms(1000))
+	if e := h.one(); e.Method != "HEAD" || !e.Flags.Has(flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	s.Data(c2s, []byte(crlf("GET /g HTTP/1.1\nHost: h\n\n")), ms(1500))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 50\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok")), ms(1501))
+	out := h.take()
+	if len(out) != 2 || !out[0].Flags.Has(flow.FlagNoRequest) || out[0].Response.WireBytes != 0 || out[1].Path != "/g" || string(out[1].Response.Data) != "ok" {
+		t.Fatalf("%s", dump(out))
+	}
+	s.End(tcp.EndFIN, ms(2000))
+}

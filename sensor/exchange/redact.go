@@ -258,7 +258,9 @@ func knownScheme(s []byte) string {
 // base64 decodes a basic-auth payload into the scratch buffer, with or
 // without padding.
 func (r *redactor) base64(s []byte) ([]byte, bool) {
-	r.scratch = growTo(r.scratch, base64.StdEncoding.DecodedLen(len(s)))
+	// Sized for the unpadded decoding, which can be longer than what the
+	// padded one expects (Decode would index past a shorter dst).
+	r.scratch = growTo(r.scratch, base64.RawStdEncoding.DecodedLen(len(s))+3)
 	n, err := base64.StdEncoding.Decode(r.scratch, s)
 	if err != nil {
 		n, err = base64.RawStdEncoding.Decode(r.scratch, bytes.TrimRight(s, "="))

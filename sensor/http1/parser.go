@@ -473,13 +473,17 @@ func (p *Parser) feedLines(data []byte) int {
 	for used < len(data) && (p.state == stHeaders || p.state == stTrailers) {
 		d := data[used:]
 		if !p.lineBegun {
-			p.lineBegun = true
 			p.lineCont = d[0] == ' ' || d[0] == '\t'
 			if !p.lineCont {
 				// The pending field is complete: decide on it now,
 				// before this line takes room in buf.
 				p.finishPending()
+				if n := p.fastLines(d); n > 0 {
+					used += n
+					continue
+				}
 			}
+			p.lineBegun = true
 			p.lineStart = len(p.buf)
 			p.lineWire = 0
 			p.lineOv = false
@@ -669,11 +673,90 @@ func (p *Parser) endLine() {
 	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
 		ve--
 	}
+	// The line stays in buf verbatim (terminator included), exactly as
+	// fastLines stores it: buf layout, and so every room/overflow
+	// decision, must not depend on which path read a line.
 	p.hasPend = true
 	p.pendOv = false
 	p.pendStart = ls
 	p.pend = fieldPos{ns: ls, ne: ls + ne, vs: ls + vs, ve: ls + ve}
-	p.buf = p.buf[:ls+ve]
+}
+
+// fastLines is the common case of the header (or trailer) section: it
+// parses complete, well-formed field lines straight from data and copies
+// them into buf with one copy at the end. It stops, leaving the rest to
+// the line-at-a-time path, at the first line that needs anything else: a
+// line not complete in data or whose following byte is not there yet
+// (obs-fold is decided by that byte), a continuation, a malformed line,
+// a field beyond the limits, or a line that would not fit in buf. It must
+// produce exactly what the slow path would (split invariance).
+// Precondition: at a line start with no pending field.
+func (p *Parser) fastLines(data []byte) int {
+	base := len(p.buf)
+	if room := p.bufMax - base; len(data) > room {
+		data = data[:room]
+	}
+	fields := &p.fields
+	if p.inTrail {
+		fields = &p.tfields
+	}
+	i := 0
+	for {
+		j := bytes.IndexByte(data[i:], '\n')
+		if j < 0 {
+			break
+		}
+		next := i + j + 1
+		e := next - 1
+		if e > i && data[e-1] == '\r' {
+			e--
+		}
+		if e == i {
+			// Empty line: end of the section. The blank line itself
+			// is not stored (the slow path does not store it either).
+			p.buf = append(p.buf, data[:i]...)
+			p.msgWire += int64(next)
+			if p.inTrail {
+				p.deliver(0)
+			} else {
+				p.endOfHead()
+			}
+			return next
+		}
+		if next >= len(data) || data[next] == ' ' || data[next] == '\t' || next-i > p.lineMax {
+			break
+		}
+		k := i
+		for k < e && tchar[data[k]] {
+			k++
+		}
+		if k == i || k == e || data[k] != ':' {
+			break
+		}
+		vs := k + 1
+		for vs < e && (data[vs] == ' ' || data[vs] == '\t') {
+			vs++
+		}
+		ve := e
+		for ve > vs && (data[ve-1] == ' ' || data[ve-1] == '\t') {
+			ve--
+		}
+		if p.nKept >= p.lim.MaxHeaders || p.keptBytes+(ve-i) > p.lim.MaxHeaderBytes {
+			break
+		}
+		if !p.inTrail {
+			if kind := kindOf(data[i:k]); kind != kindOther {
+				p.applyFraming(kind, data[vs:ve])
+			}
+		}
+		p.nKept++
+		p.keptBytes += ve - i
+		*fields = append(*fields, fieldPos{ns: base + i, ne: base + k, vs: base + vs, ve: base + ve})
+		i = next
+	}
+	p.buf = append(p.buf, data[:i]...)
+	p.msgWire += int64(i)
+	return i
 }
 
 // finishPending applies the pending field's framing meaning and decides
@@ -692,7 +775,9 @@ func (p *Parser) finishPending() {
 	}
 	f := p.pend
 	if !p.inTrail {
-		p.applyFraming(p.buf[f.ns:f.ne], p.buf[f.vs:f.ve])
+		if kind := kindOf(p.buf[f.ns:f.ne]); kind != kindOther {
+			p.applyFraming(kind, p.buf[f.vs:f.ve])
+		}
 	}
 	size := f.ve - p.pendStart
 	switch {
@@ -731,9 +816,9 @@ func (p *Parser) framingLost(kind uint8) {
 	}
 }
 
-func (p *Parser) applyFraming(name, value []byte) {
+func (p *Parser) applyFraming(kind uint8, value []byte) {
 	f := &p.fr
-	switch kindOf(name) {
+	switch kind {
 	case kindContentLength:
 		// RFC 9110 8.6: a list of identical values is acceptable; empty
 		// elements are ignored; anything else invalidates the length.
