@@ -512,7 +512,15 @@ func nsCapture(t *testing.T, dir string) (string, []nsCall) {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	exec.Command("ip", "netns", "del", ns).Run() // a leftover of a killed run with our pid
+	// Namespaces of runs that were killed before their cleanup (ours by
+	// name, and only those whose process is gone).
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, m := range regexp.MustCompile(`(?m)^apitap-test-(\d+)\b`).FindAllStringSubmatch(string(out), -1) {
+			if _, err := os.Stat("/proc/" + m[1]); m[1] == strconv.Itoa(os.Getpid()) || errors.Is(err, os.ErrNotExist) {
+				exec.Command("ip", "netns", "del", m[0]).Run()
+			}
+		}
+	}
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		if bytes.Contains(out, []byte("not permitted")) {
 			t.Skipf("cannot create a network namespace here (no CAP_SYS_ADMIN?): %s", out)
@@ -1063,7 +1071,7 @@ func TestNamespaceCapture(t *testing.T) {
 		exact, damaged, problems := nsCheckDamaged(truth, nsByConn(res.ex), touched, capBytes)
 		for _, port := range slices.Sorted(maps.Keys(problems)) {
 			pr := problems[port]
-			t.Errorf("%s: connection :%d: %d problems. Dropped segments (frame numbers of %s.pcap):\n  %s\n first problems:\n  %s",
+			t.Errorf("%s: connection :%d: %d problems. Dropped segments (frame numbers of %s):\n  %s\n first problems:\n  %s",
 				v.name, port, len(pr), filepath.Base(pcap), nsHead(drops[port], 50), nsHead(pr, 4))
 		}
 		if exact < len(calls)-nTouched {

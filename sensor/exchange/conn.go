@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"os"
 	"bytes"
 	"net/netip"
 
@@ -43,8 +44,15 @@ type pendingReq struct {
 	// belongs to it and must not be paired with the next request.
 	ghost     bool
 	pipelined bool  // sent while an earlier request was unanswered
+	expect100 bool  // the request carried Expect: 100-continue
 	info      []int // 1xx statuses received for it
 	size      int64 // bytes accounted in Factory.pendingBytes while queued
+}
+
+// earlyInfo is a 1xx response seen while no request was pending.
+type earlyInfo struct {
+	status int
+	start  int64
 }
 
 // handler adapts a conn to http1.Handler for one role. It lives inside the
@@ -76,6 +84,10 @@ type conn struct {
 	ended          bool
 	mode           uint8
 	opaque         bool     // after an upgrade or CONNECT: bytes counted, not parsed
+	respGap        bool     // the response parser lost sync: whole responses may be missing
+	respResyncs    uint64   // the response parser's Stats().Resyncs when last looked at
+	respGapBytes   uint64   // the response parser's Stats().GapBytesOther when last looked at
+	respGapNext    bool     // bytes were lost between responses: flag the next one
 	sawResp        bool     // the response direction delivered bytes
 	firstDone      [2]bool  // by role: a message was delivered (midstream flag)
 	roleOf         [2]uint8 // by tcp.Dir
@@ -89,10 +101,26 @@ type conn struct {
 	fifo          []*pendingReq
 	head, n, live int
 
+	// orphan is a final response that found no request to answer, held
+	// (in a pooled pendingReq's half) until the next event of the
+	// connection instead of being emitted as no_request at once: the
+	// reassembler delivers each direction in order, but not the two
+	// directions relative to each other. When the last bytes of a request
+	// were lost and the hole is only declared when later client bytes
+	// arrive, the request completes after its response was parsed. If
+	// the next request that completes started before the orphan did, the
+	// two are paired; any other event (another response, a later request,
+	// the end of the connection) emits the orphan as no_request.
+	orphan *pendingReq
+
+	// respTS is the timestamp of the bytes being fed to the response
+	// parser: an upper bound of the start of the response in progress.
+	respTS int64
+
 	// early holds 1xx statuses that arrived while no request was pending
 	// (100 Continue arrives before the request body, hence before the
 	// request message is complete); they go to the next request.
-	early  [maxInfo]int
+	early  [maxInfo]earlyInfo
 	nEarly int
 }
 
@@ -101,7 +129,7 @@ func (c *conn) init(info *tcp.ConnInfo) {
 	c.server = netip.AddrPortFrom(addr(info.ServerAddr, info.IPv6), info.ServerPort)
 	c.outer = info.Key.Outer
 	c.midstream = info.Midstream
-	c.ended, c.opaque, c.sawResp = false, false, false
+	c.ended, c.opaque, c.sawResp, c.respGap = false, false, false, false
 	c.mode = modeDetect
 	c.firstDone = [2]bool{}
 	c.roleOf = [2]uint8{roleReq, roleResp}
@@ -189,6 +217,9 @@ func (c *conn) End(reason tcp.EndReason, ts int64) {
 			f.st.nonHTTPBytes.Add(c.undetected + held)
 		}
 	}
+	if c.orphan != nil {
+		c.flushOrphan()
+	}
 	for c.n > 0 {
 		pr := c.popFront()
 		if !pr.ghost {
@@ -211,6 +242,7 @@ func (c *conn) feed(dir tcp.Dir, data []byte, ts int64) {
 	role := c.roleOf[dir]
 	if role == roleResp {
 		c.sawResp = true
+		c.respTS = ts
 	}
 	c.parsers[role].Feed(data, ts)
 }
@@ -316,6 +348,8 @@ func (c *conn) startHTTP(dir tcp.Dir, kind http1.Kind) {
 	}
 	c.roleOf[reqDir], c.roleOf[1-reqDir] = roleReq, roleResp
 	c.mode = modeHTTP
+	// Reset below zeroes the parser's stats.
+	c.respGap, c.respResyncs, c.respGapBytes, c.respGapNext = false, 0, 0, false
 	f.st.httpConns.Add(1)
 	f.st.skippedBytes.Add(c.undetected)
 	c.undetected = 0
@@ -346,15 +380,50 @@ func (h *handler) Message(m *http1.Message) {
 	}
 }
 
-// RequestMethod implements http1.Handler: the method of the oldest
-// unanswered request (a ghost still counts: its response is the next one).
+// RequestMethod implements http1.Handler: the method of the request the
+// response being parsed will be paired with (see onResponse): normally the
+// oldest unanswered one (a ghost still counts: its response is the next
+// one). nil when it is unknown, so that a wrong guess (HEAD, CONNECT) does
+// not mis-frame the response.
 func (h *handler) RequestMethod() []byte {
 	c := h.c
-	if c.n == 0 {
+	c.checkResync()
+	i := 0
+	if c.respGap {
+		// Mirror realign, with the time of the bytes being parsed as an
+		// upper bound of the response's start.
+		for i+1 < c.n && c.at(i+1).start < c.respTS {
+			i++
+		}
+	}
+	if i >= c.n {
 		return nil
 	}
-	pr := c.at(0)
+	pr := c.at(i)
+	if pr.start > c.respTS {
+		return nil // the response started before this request: not its answer
+	}
 	return pr.get(pr.method)
+}
+
+// checkResync arms realign when the response parser lost sync since the
+// last look: a gap outside a body of known length, broken framing or a
+// skipped head; whole responses may have been lost.
+//
+// It also notes bytes lost outside a body: they belonged to the next
+// response (its head, or a 1xx before it), which gets FlagGap.
+func (c *conn) checkResync() {
+	if p := c.parsers[roleResp]; p != nil {
+		st := p.Stats()
+		if st.Resyncs != c.respResyncs {
+			c.respResyncs = st.Resyncs
+			c.respGap = true
+		}
+		if st.GapBytesOther != c.respGapBytes {
+			c.respGapBytes = st.GapBytesOther
+			c.respGapNext = true
+		}
+	}
 }
 
 // Skipped implements http1.Handler.
@@ -371,6 +440,9 @@ func (h *handler) Skipped(n int) {
 
 func (c *conn) onRequest(m *http1.Message) {
 	f := c.f
+	if debugX {
+		println("REQ", string(m.Method), string(m.Target), m.Start, m.End, "exp", m.Expect100, "n", c.n, "early", c.nEarly, "orphan", c.orphan != nil, "flags", m.Flags.String())
+	}
 	f.st.requests.Add(1)
 	if c.n >= f.cfg.MaxPending {
 		old := c.popFront()
@@ -388,31 +460,82 @@ func (c *conn) onRequest(m *http1.Message) {
 	}
 	c.firstDone[roleReq] = true
 	pr.pipelined = c.live > 0
-	if c.nEarly > 0 {
-		pr.info = append(pr.info, c.early[:c.nEarly]...)
-		c.nEarly = 0
+	// 1xx responses seen before this request was complete belong to it
+	// if they came after it started (and a 100 only if it asked for one);
+	// others answered a request that was lost.
+	for _, e := range c.early[:c.nEarly] {
+		if e.start >= pr.start && (e.status != 100 || m.Expect100) {
+			pr.info = append(pr.info, e.status)
+		}
 	}
+	c.nEarly = 0
+	if o := c.orphan; o != nil {
+		if pr.start <= o.start {
+			// The response came first only because this request's
+			// bytes were held by the reassembler (a hole completed
+			// late): pair them.
+			c.orphan = nil
+			f.st.orphansPaired.Add(1)
+			f.emitRecord(c, pr, &o.half, 0, 0)
+			f.putReq(o)
+			f.putReq(pr)
+			return
+		}
+		c.flushOrphan()
+	}
+	pr.expect100 = m.Expect100
 	pr.c = c
 	c.pushBack(pr)
 	c.live++
 	f.tqPush(pr)
 }
 
+// flushOrphan emits the held orphan response as no_request.
+func (c *conn) flushOrphan() {
+	o := c.orphan
+	c.orphan = nil
+	c.f.st.noRequest.Add(1)
+	c.f.emitRecord(c, nil, &o.half, flow.FlagNoRequest, 0)
+	c.f.putReq(o)
+}
+
+// front returns the oldest pending request, or nil.
+func (c *conn) front() *pendingReq {
+	if c.n == 0 {
+		return nil
+	}
+	return c.at(0)
+}
+
 func (c *conn) onResponse(m *http1.Message) {
 	f := c.f
+	if debugX {
+		var head string
+		if c.n > 0 {
+			head = string(c.at(0).get(c.at(0).target))
+		}
+		println("RESP", m.Status, m.Start, m.End, "n", c.n, "head", head, "orphan", c.orphan != nil, "flags", m.Flags.String())
+	}
 	if m.Status >= 100 && m.Status < 200 && m.Status != 101 {
 		f.st.informational.Add(1)
-		if c.n > 0 {
-			if pr := c.at(0); !pr.ghost && len(pr.info) < maxInfo {
+		// A 100 Continue answers a request that asked for one; if the
+		// oldest pending request did not, the 100 is for a request whose
+		// body is still on its way (not yet a message).
+		if pr := c.front(); pr != nil && (m.Status != 100 || pr.expect100) {
+			if !pr.ghost && len(pr.info) < maxInfo {
 				pr.info = append(pr.info, m.Status)
 			}
 		} else if c.nEarly < maxInfo {
-			c.early[c.nEarly] = m.Status
+			c.early[c.nEarly] = earlyInfo{m.Status, m.Start}
 			c.nEarly++
 		}
 		return
 	}
 	f.st.responses.Add(1)
+	c.checkResync()
+	if c.respGap {
+		c.realign(m)
+	}
 	var pr *pendingReq
 	if c.n > 0 {
 		// A response that started before the request cannot answer it
@@ -429,7 +552,14 @@ func (c *conn) onResponse(m *http1.Message) {
 	if c.midstream && !c.firstDone[roleResp] {
 		resp.flags |= flow.FlagMidstream
 	}
+	if c.respGapNext {
+		resp.flags |= flow.FlagGap
+		c.respGapNext = false
+	}
 	c.firstDone[roleResp] = true
+	if c.orphan != nil {
+		c.flushOrphan()
+	}
 
 	var flags flow.Flags
 	upgrade := m.Status == 101
@@ -443,6 +573,12 @@ func (c *conn) onResponse(m *http1.Message) {
 		f.st.connects.Add(1)
 	}
 	switch {
+	case pr == nil && !upgrade:
+		// Keep it until the next event of the connection: its request
+		// may still be completing (see orphan).
+		o := f.getReq()
+		o.half.copyFrom(resp)
+		c.orphan = o
 	case pr == nil:
 		f.st.noRequest.Add(1)
 		f.emitRecord(c, nil, resp, flags|flow.FlagNoRequest, 0)
@@ -459,13 +595,69 @@ func (c *conn) onResponse(m *http1.Message) {
 		}
 		f.emitRecord(c, pr, resp, flags, 0)
 		f.putReq(pr)
+		// The next request counted as pipelined because this one was
+		// pending when it arrived. If it started only after this
+		// response started, the delay was ours (the response's bytes
+		// were held by the reassembler for a hole), not the client's.
+		if c.n > 0 {
+			if nx := c.at(0); nx.pipelined && nx.start >= m.Start {
+				nx.pipelined = false
+			}
+		}
 	}
 	if upgrade || connect {
 		// The rest of the connection is another protocol (WebSocket,
 		// h2c, a TLS tunnel): stop parsing both directions.
 		c.opaque = true
-		c.parsers[roleReq].SetOpaque()
-		c.parsers[roleResp].SetOpaque()
+		for _, p := range c.parsers {
+			if p != nil {
+				p.SetOpaque()
+			}
+		}
+	}
+}
+
+// realign runs for responses parsed after the response parser lost sync
+// (a gap outside a body of known length, broken framing, garbage). HTTP/1.x
+// framing cannot tell whether whole responses were in the lost or skipped
+// bytes; pairing on regardless would shift every later pair by
+// one. Timing can tell, for clients that wait for a response before
+// sending the next request (nearly all; pipelining is rare): then the
+// response to a request ended before the next request started, so a
+// response that started after request k+1 started cannot answer request k.
+// Such requests are emitted as no_response with FlagGap (their response
+// was lost) and the response pairs with the right one.
+//
+// A pipelining client breaks the assumption: after a response-side gap
+// its requests may be given up on too early. Without the rule every later
+// pair of the connection would be wrong, so the trade is worth it. The
+// rule stays armed until a response without FlagGap (one entirely after
+// the gap) has been paired.
+func (c *conn) realign(m *http1.Message) {
+	f := c.f
+	for c.n > 1 {
+		pr, next := c.at(0), c.at(1)
+		if next.start >= m.Start {
+			break
+		}
+		c.popFront()
+		if !pr.ghost {
+			c.live--
+			f.st.lostResponses.Add(1)
+			f.st.noResponse.Add(1)
+			flags := flow.FlagNoResponse | flow.FlagGap
+			if pr.pipelined {
+				flags |= flow.FlagPipelined
+			}
+			f.emitRecord(c, pr, nil, flags, m.Start)
+		}
+		// Under the same assumption, next was sent after pr's response
+		// ended: it was not pipelined.
+		next.pipelined = false
+		f.putReq(pr)
+	}
+	if m.Flags&flow.FlagGap == 0 {
+		c.respGap = false
 	}
 }
 
@@ -518,3 +710,5 @@ func (f *Factory) emitNoResponse(c *conn, pr *pendingReq, end int64) {
 	}
 	f.emitRecord(c, pr, nil, flags, end)
 }
+
+var debugX = os.Getenv("DEBUGX") != ""

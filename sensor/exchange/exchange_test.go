@@ -661,3 +661,78 @@ func TestGhostKeepsMethod(t *testing.T) {
 	}
 	s.End(tcp.EndFIN, ms(2000))
 }
+
+// TestLostResponse: a whole response lost in a gap must not shift the
+// pairing of every later exchange (see conn.realign).
+func TestLostResponse(t *testing.T) {
+	req := func(p string) []byte { return []byte(crlf("GET " + p + " HTTP/1.1\nHost: h\n\n")) }
+	resp := func(body string) string {
+		return crlf("HTTP/1.1 200 OK\nContent-Length: "+itoa(len(body))+"\n\n") + body
+	}
+	t.Run("whole response lost", func(t *testing.T) {
+		h := newHarness(t, nil)
+		s := h.f.New(connInfo(false))
+		s.Data(c2s, req("/a"), ms(0))
+		s.Data(s2c, []byte(resp("a")), ms(1))
+		s.Data(c2s, req("/b"), ms(2))
+		s.Gap(s2c, len(resp("b")), ms(4)) // /b's response never captured
+		s.Data(c2s, req("/c"), ms(5))
+		s.Data(s2c, []byte(resp("c")), ms(6))
+		s.Data(c2s, req("/d"), ms(7))
+		s.Data(s2c, []byte(resp("d")), ms(8))
+		s.End(tcp.EndFIN, ms(9))
+		out := h.take()
+		if len(out) != 4 {
+			t.Fatalf("%s", dump(out))
+		}
+		for i, want := range []string{"a", "", "c", "d"} {
+			e := out[i]
+			if string(e.Response.Data) != want || e.Flags.Has(flow.FlagPipelined) {
+				t.Errorf("record %d: %s", i, dump(out[i:i+1]))
+			}
+		}
+		wantFlags(t, out[1], flow.FlagNoResponse|flow.FlagGap, 0)
+		if out[1].Path != "/b" {
+			t.Errorf("%s", dump(out))
+		}
+		if st := h.f.Stats(); st.LostResponses != 1 || st.NoResponse != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("tail of one and the next lost", func(t *testing.T) {
+		h := newHarness(t, nil)
+		s := h.f.New(connInfo(false))
+		s.Data(c2s, req("/a"), ms(0))
+		ra := resp(strings.Repeat("a", 100))
+		s.Data(s2c, []byte(ra[:len(ra)-50]), ms(1))
+		s.Data(c2s, req("/b"), ms(2))
+		s.Gap(s2c, 50+len(resp("b")), ms(4))
+		s.Data(c2s, req("/c"), ms(5))
+		s.Data(s2c, []byte(resp("c")), ms(6))
+		s.End(tcp.EndFIN, ms(9))
+		out := h.take()
+		if len(out) != 3 || out[0].Path != "/a" || !out[0].Flags.Has(flow.FlagGap) || out[0].Status != 200 ||
+			out[1].Path != "/b" || !out[1].Flags.Has(flow.FlagNoResponse|flow.FlagGap) ||
+			out[2].Path != "/c" || string(out[2].Response.Data) != "c" {
+			t.Fatalf("%s", dump(out))
+		}
+	})
+	t.Run("gap without a lost response", func(t *testing.T) {
+		h := newHarness(t, nil)
+		s := h.f.New(connInfo(false))
+		s.Data(c2s, req("/a"), ms(0))
+		ra := resp(strings.Repeat("a", 100))
+		s.Data(s2c, []byte(ra[:len(ra)-50]), ms(1))
+		s.Gap(s2c, 20, ms(2))
+		s.Data(s2c, []byte(ra[len(ra)-30:]), ms(3))
+		// A pipelining client after the gap: two requests, then two responses.
+		s.Data(c2s, append(req("/b"), req("/c")...), ms(4))
+		s.Data(s2c, []byte(resp("b")+resp("c")), ms(5))
+		s.End(tcp.EndFIN, ms(9))
+		out := h.take()
+		if len(out) != 3 || out[0].Path != "/a" || !out[0].Flags.Has(flow.FlagGap) ||
+			string(out[1].Response.Data) != "b" || string(out[2].Response.Data) != "c" || !out[2].Flags.Has(flow.FlagPipelined) {
+			t.Fatalf("%s", dump(out))
+		}
+	})
+}

@@ -26,12 +26,14 @@ type Stats struct {
 	Informational uint64 // 1xx responses (other than 101)
 
 	Exchanges        uint64 // records emitted, of every kind
-	NoResponse       uint64 // records with FlagNoResponse (sum of the three below)
+	NoResponse       uint64 // records with FlagNoResponse (sum of the four below)
 	ResponseTimeouts uint64 // ... given up after ResponseTimeout
 	EndedPending     uint64 // ... still pending when the connection ended
 	PendingDrops     uint64 // ... evicted by MaxPending or MaxPendingBytes
+	LostResponses    uint64 // ... whose response was lost in a gap (see conn.realign)
 	NoRequest        uint64 // records with FlagNoRequest
 	LateResponses    uint64 // ... of which answer a request already emitted as timed out
+	OrphansPaired    uint64 // responses parsed before their request completed, paired afterwards
 	Upgrades         uint64 // 101 Switching Protocols
 	Connects         uint64 // CONNECT tunnels established
 
@@ -49,7 +51,8 @@ type counters struct {
 	connections, httpConns, nonHTTPConns, nonHTTPBytes, swaps atomic.Uint64
 	requests, responses, informational                        atomic.Uint64
 	exchanges, noResponse, timeouts, endedPending, drops      atomic.Uint64
-	noRequest, late, upgrades, connects                       atomic.Uint64
+	lostResponses                                             atomic.Uint64
+	noRequest, late, upgrades, connects, orphansPaired        atomic.Uint64
 	gapBytes, skippedBytes, opaqueBytes                       atomic.Uint64
 	decodeErrors, bombs, redacted, credsDropped               atomic.Uint64
 }
@@ -121,8 +124,10 @@ func (f *Factory) Stats() Stats {
 		ResponseTimeouts:   s.timeouts.Load(),
 		EndedPending:       s.endedPending.Load(),
 		PendingDrops:       s.drops.Load(),
+		LostResponses:      s.lostResponses.Load(),
 		NoRequest:          s.noRequest.Load(),
 		LateResponses:      s.late.Load(),
+		OrphansPaired:      s.orphansPaired.Load(),
 		Upgrades:           s.upgrades.Load(),
 		Connects:           s.connects.Load(),
 		GapBytes:           s.gapBytes.Load(),
@@ -235,7 +240,7 @@ func (f *Factory) getReq() *pendingReq {
 func (f *Factory) putReq(pr *pendingReq) {
 	f.tqRemove(pr)
 	pr.half.reset()
-	pr.c, pr.ghost, pr.pipelined = nil, false, false
+	pr.c, pr.ghost, pr.pipelined, pr.expect100 = nil, false, false, false
 	pr.info = pr.info[:0]
 	if len(f.freeReqs) < maxFreeReqs {
 		f.freeReqs = append(f.freeReqs, pr)

@@ -85,6 +85,17 @@ func (h *half) reset() {
 	*h = half{buf: buf, hdrs: hdrs, creds: creds, jwts: jwts, auds: auds}
 }
 
+// copyFrom makes h a copy of s (reusing h's buffers).
+func (h *half) copyFrom(s *half) {
+	buf, hdrs, creds, jwts, auds := h.buf, h.hdrs, h.creds, h.jwts, h.auds
+	*h = *s
+	h.buf = append(buf[:0], s.buf...)
+	h.hdrs = append(hdrs[:0], s.hdrs...)
+	h.creds = append(creds[:0], s.creds...)
+	h.jwts = append(jwts[:0], s.jwts...)
+	h.auds = append(auds[:0], s.auds...)
+}
+
 func (h *half) mark() uint32 { return uint32(len(h.buf)) }
 
 func (h *half) since(off uint32) span { return span{off, uint32(len(h.buf)) - off} }

@@ -121,16 +121,16 @@ type Handler interface {
 // Limits bound what a Parser keeps. Zero values mean the defaults.
 type Limits struct {
 	// MaxStartLine is the longest request or status line accepted. Default 8 KiB.
-	MaxStartLine int
+	MaxStartLine int `yaml:"max_start_line"`
 	// MaxHeaderBytes is the most header bytes kept per message (start line
 	// excluded); further headers are dropped and FlagHeadersTruncated set.
 	// Default 64 KiB.
-	MaxHeaderBytes int
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxHeaders is the most header fields kept per message. Default 256.
-	MaxHeaders int
+	MaxHeaders int `yaml:"max_headers"`
 	// MaxBodyBytes is the most body bytes kept per message; the rest is
 	// counted in BodyWireBytes and FlagTruncated set. Default 64 KiB.
-	MaxBodyBytes int
+	MaxBodyBytes int `yaml:"max_body_bytes"`
 }
 
 // DefaultLimits returns the documented defaults.

@@ -599,6 +599,9 @@ func (p *Parser) badLine() {
 func (p *Parser) endLine() {
 	p.lineBegun = false
 	if p.lineOv {
+		if p.badLines > maxBadLines {
+			p.abandon(false)
+		}
 		return
 	}
 	ls := p.lineStart

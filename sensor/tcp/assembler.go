@@ -312,7 +312,9 @@ func (a *Assembler) Packet(p *decode.Packet) {
 	a.last = c
 	a.touch(c)
 	a.segment(c, c.dirOf(srcIsLo), p)
-	a.maybeClose(c, p.TS)
+	if c.hf[0]&c.hf[1]&hFinDone != 0 {
+		a.maybeClose(c, p.TS)
+	}
 }
 
 // maybeClose ends c with EndFIN once both directions are done.
@@ -427,6 +429,7 @@ func (a *Assembler) segment(c *conn, d Dir, p *decode.Packet) {
 	fl := p.Flags
 	if fl&decode.FlagRST != 0 {
 		// The payload of a RST is diagnostic text, not stream data.
+		a.stats.RSTPayloadBytes += uint64(len(p.Payload))
 		a.finish(c, EndRST, p.TS)
 		a.linger(c)
 		return

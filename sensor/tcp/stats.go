@@ -89,6 +89,9 @@ type Stats struct {
 	OutOfOrderSegments uint64
 	// AfterFINBytes: payload beyond a direction's FIN, dropped.
 	AfterFINBytes uint64
+	// RSTPayloadBytes: payload carried by RST segments (diagnostic text,
+	// not stream data), dropped.
+	RSTPayloadBytes uint64
 
 	// BufferedBytes is the reorder buffer memory in use now (gauge), as
 	// counted against the caps; BufferedPeak its highest value.
