@@ -441,7 +441,7 @@ func (h *handler) Skipped(n int) {
 func (c *conn) onRequest(m *http1.Message) {
 	f := c.f
 	if debugX {
-		println("REQ", string(m.Method), string(m.Target), m.Start, m.End, "exp", m.Expect100, "n", c.n, "early", c.nEarly, "orphan", c.orphan != nil, "flags", m.Flags.String())
+		println("REQ", c.client.Port(), string(m.Method), string(m.Target), m.Start, m.End, "exp", m.Expect100, "n", c.n, "early", c.nEarly, "orphan", c.orphan != nil, "flags", m.Flags.String())
 	}
 	f.st.requests.Add(1)
 	if c.n >= f.cfg.MaxPending {
@@ -514,7 +514,7 @@ func (c *conn) onResponse(m *http1.Message) {
 		if c.n > 0 {
 			head = string(c.at(0).get(c.at(0).target))
 		}
-		println("RESP", m.Status, m.Start, m.End, "n", c.n, "head", head, "orphan", c.orphan != nil, "flags", m.Flags.String())
+		println("RESP", c.client.Port(), m.Status, m.Start, m.End, "n", c.n, "head", head, "orphan", c.orphan != nil, "flags", m.Flags.String())
 	}
 	if m.Status >= 100 && m.Status < 200 && m.Status != 101 {
 		f.st.informational.Add(1)
