@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,14 +28,20 @@ type sensorConfig struct {
 	Outputs []string `yaml:"outputs"`
 	// SummaryTop is how many endpoint rows the summary output shows. Default 15.
 	SummaryTop int `yaml:"summary_top"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit: past it the
+	// garbage collector works harder to stay under. Every cache and queue
+	// has its own cap (docs/config.md, memory budget); this is the backstop.
+	// 0 disables it. Default 512.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 }
 
 func defaultSensorConfig() sensorConfig {
 	return sensorConfig{
-		Log:        logConfig{Level: "info", Format: "auto"},
-		Sensor:     sensor.DefaultConfig(),
-		Outputs:    []string{"jsonl:-"},
-		SummaryTop: 15,
+		Log:            logConfig{Level: "info", Format: "auto"},
+		Sensor:         sensor.DefaultConfig(),
+		Outputs:        []string{"jsonl:-"},
+		SummaryTop:     15,
+		MemoryLimitMiB: 512,
 	}
 }
 
@@ -60,6 +67,7 @@ func bindSensorFlags(fs *flag.FlagSet, c *sensorConfig, configPath *string) {
 	fs.IntVar(&s.Workers, "workers", s.Workers, "reassembly/HTTP workers (flows are sharded by hash)")
 	fs.Var(&stringList{p: &c.Outputs}, "output", "output: jsonl:-, jsonl:PATH, summary, summary:PATH, null (repeatable)")
 	fs.IntVar(&c.SummaryTop, "summary-top", c.SummaryTop, "endpoint rows in the summary output")
+	fs.IntVar(&c.MemoryLimitMiB, "memory-limit-mib", c.MemoryLimitMiB, "soft memory limit of the process in MiB (0: none)")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: auto, json, console")
 	bindStageFlags(fs, s)
@@ -81,6 +89,9 @@ func (c *sensorConfig) validate() error {
 			errs = append(errs, fmt.Errorf("output %q: want jsonl:-, jsonl:PATH, summary[:PATH] or null", o))
 		}
 	}
+	if c.MemoryLimitMiB < 0 {
+		errs = append(errs, errors.New("memory_limit_mib must be >= 0"))
+	}
 	if c.SummaryTop < 1 {
 		errs = append(errs, errors.New("summary_top must be >= 1"))
 	}
@@ -101,6 +112,9 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{err}
 	}
 	defer log.Sync()
+	if cfg.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	}
 
 	outs, finish, err := openOutputs(cfg.Outputs, cfg.SummaryTop, stdout)
 	if err != nil {

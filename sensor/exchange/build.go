@@ -15,9 +15,6 @@ func (f *Factory) emitRecord(c *conn, pr *pendingReq, resp *half, flags flow.Fla
 		req = &pr.half
 	}
 	e := f.build(c, req, resp, flags, end)
-	if debugX {
-		println("EMIT", c.client.Port(), e.Method, e.Target, e.Status, e.Response.WireBytes, e.Flags.String())
-	}
 	if pr != nil && len(pr.info) > 0 {
 		e.Informational = append([]int(nil), pr.info...)
 	}

@@ -1,7 +1,6 @@
 package exchange
 
 import (
-	"os"
 	"bytes"
 	"net/netip"
 
@@ -440,9 +439,6 @@ func (h *handler) Skipped(n int) {
 
 func (c *conn) onRequest(m *http1.Message) {
 	f := c.f
-	if debugX {
-		println("REQ", c.client.Port(), string(m.Method), string(m.Target), m.Start, m.End, "exp", m.Expect100, "n", c.n, "early", c.nEarly, "orphan", c.orphan != nil, "flags", m.Flags.String())
-	}
 	f.st.requests.Add(1)
 	if c.n >= f.cfg.MaxPending {
 		old := c.popFront()
@@ -509,13 +505,6 @@ func (c *conn) front() *pendingReq {
 
 func (c *conn) onResponse(m *http1.Message) {
 	f := c.f
-	if debugX {
-		var head string
-		if c.n > 0 {
-			head = string(c.at(0).get(c.at(0).target))
-		}
-		println("RESP", c.client.Port(), m.Status, m.Start, m.End, "n", c.n, "head", head, "orphan", c.orphan != nil, "flags", m.Flags.String())
-	}
 	if m.Status >= 100 && m.Status < 200 && m.Status != 101 {
 		f.st.informational.Add(1)
 		// A 100 Continue answers a request that asked for one; if the
@@ -710,5 +699,3 @@ func (f *Factory) emitNoResponse(c *conn, pr *pendingReq, end int64) {
 	}
 	f.emitRecord(c, pr, nil, flags, end)
 }
-
-var debugX = os.Getenv("DEBUGX") != ""

@@ -692,6 +692,9 @@ func TestLostResponse(t *testing.T) {
 			}
 		}
 		wantFlags(t, out[1], flow.FlagNoResponse|flow.FlagGap, 0)
+		// The first response after the lost bytes is flagged, not the next.
+		wantFlags(t, out[2], flow.FlagGap, 0)
+		wantFlags(t, out[3], 0, flow.FlagGap)
 		if out[1].Path != "/b" {
 			t.Errorf("%s", dump(out))
 		}
@@ -735,4 +738,80 @@ func TestLostResponse(t *testing.T) {
 			t.Fatalf("%s", dump(out))
 		}
 	})
+}
+
+// TestCrossDirectionOrder: the reassembler orders each direction, not the
+// two against each other. A request whose last bytes were lost completes
+// (when the hole is declared) after its response was parsed: the held
+// orphan response is paired with it.
+func TestCrossDirectionOrder(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.f.New(connInfo(false))
+	s.Data(c2s, []byte(crlf("POST /up HTTP/1.1\nHost: h\nContent-Length: 10\n\n")+"12345"), ms(0))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 201 Created\nContent-Length: 2\n\nok")), ms(2))
+	if len(h.out) != 0 {
+		t.Fatalf("orphan emitted at once: %s", dump(h.out))
+	}
+	s.Gap(c2s, 5, ms(3)) // declared when the next request arrives
+	s.Data(c2s, []byte(crlf("GET /next HTTP/1.1\nHost: h\n\n")), ms(3))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1\n\nn")), ms(4))
+	s.End(tcp.EndFIN, ms(5))
+	out := h.take()
+	if len(out) != 2 || out[0].Path != "/up" || out[0].Status != 201 || !out[0].Flags.Has(flow.FlagGap) ||
+		out[1].Path != "/next" || out[1].Status != 200 || out[1].Flags&(flow.FlagPipelined|flow.FlagGap) != 0 {
+		t.Fatalf("%s", dump(out))
+	}
+	if st := h.f.Stats(); st.OrphansPaired != 1 || st.NoRequest != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestContinueWithLostResponse: a 100 Continue arriving while an older
+// request (whose response was lost) is pending belongs to the request that
+// asked for it.
+func TestContinueWithLostResponse(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.f.New(connInfo(false))
+	s.Data(c2s, []byte(crlf("DELETE /x HTTP/1.1\nHost: h\n\n")), ms(0))
+	s.Gap(s2c, 40, ms(1)) // the 204 was not captured
+	s.Data(c2s, []byte(crlf("POST /up HTTP/1.1\nHost: h\nExpect: 100-continue\nContent-Length: 3\n\n")), ms(2))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 100 Continue\n\n")), ms(3))
+	s.Data(c2s, []byte("abc"), ms(4))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 201 Created\nContent-Length: 0\n\n")), ms(5))
+	s.End(tcp.EndFIN, ms(6))
+	out := h.take()
+	if len(out) != 2 || out[0].Path != "/x" || !out[0].Flags.Has(flow.FlagNoResponse|flow.FlagGap) ||
+		out[1].Path != "/up" || out[1].Status != 201 || len(out[1].Informational) != 1 || out[1].Flags.Has(flow.FlagPipelined) {
+		t.Fatalf("%s", dump(out))
+	}
+	// A 1xx from before a request started is not given to it.
+	h2 := newHarness(t, nil)
+	s = h2.f.New(connInfo(false))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 103 Early Hints\n\n")), ms(0))
+	s.Data(c2s, []byte(crlf("GET / HTTP/1.1\nHost: h\n\n")), ms(1))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 204 No Content\n\n")), ms(2))
+	if e := h2.one(); len(e.Informational) != 0 {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+}
+
+// TestDelayedResponseNotPipelining: a response held back by the reassembler
+// (a hole filled late) makes the next request look pipelined by delivery
+// order; by timing it is not.
+func TestDelayedResponseNotPipelining(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.f.New(connInfo(false))
+	resp := crlf("HTTP/1.1 200 OK\nContent-Length: 10\n\n0123456789")
+	s.Data(c2s, []byte(crlf("GET /a HTTP/1.1\nHost: h\n\n")), ms(0))
+	s.Data(s2c, []byte(resp[:20]), ms(1))
+	// The client got the whole response and sent the next request; the
+	// capture's copy of the response tail is delivered only later.
+	s.Data(c2s, []byte(crlf("GET /b HTTP/1.1\nHost: h\n\n")), ms(3))
+	s.Data(s2c, []byte(resp[20:]), ms(4))
+	s.Data(s2c, []byte(resp), ms(5))
+	s.End(tcp.EndFIN, ms(6))
+	out := h.take()
+	if len(out) != 2 || out[1].Path != "/b" || out[1].Flags.Has(flow.FlagPipelined) {
+		t.Fatalf("%s", dump(out))
+	}
 }

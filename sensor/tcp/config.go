@@ -20,7 +20,7 @@ type Config struct {
 	// Default 131072: a half-open connection costs about 250 bytes (see
 	// docs/tcp.md), so a SYN flood that fills the table holds ~32 MiB per
 	// Assembler, and one with a Stream costs that plus the Stream.
-	MaxConns int
+	MaxConns int `yaml:"max_conns"`
 
 	// MaxBufferedPerConn caps the out-of-order bytes held for one
 	// connection (both directions together). Bytes are counted as the
@@ -28,34 +28,34 @@ type Config struct {
 	// 2 KiB) plus a 48-byte segment header. When a segment would exceed the
 	// cap, the oldest hole of the connection is declared lost (Gap) and the
 	// data behind it delivered, until the segment fits. Default 1 MiB.
-	MaxBufferedPerConn int
+	MaxBufferedPerConn int `yaml:"max_buffered_per_conn"`
 
 	// MaxBufferedTotal caps the out-of-order bytes held by the whole
 	// Assembler, counted as for MaxBufferedPerConn. When it would be
 	// exceeded, the oldest hole of any connection is declared lost and the
 	// data behind it delivered, until the segment fits. Default 64 MiB.
-	MaxBufferedTotal int
+	MaxBufferedTotal int `yaml:"max_buffered_total"`
 
 	// IdleTimeout ends an established connection that saw no packet for
 	// this long (End(EndIdle)). Default 120 s.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 
 	// HalfOpenTimeout ends a connection that has no payload yet and whose
 	// handshake did not complete (a lone SYN, a SYN+SYN-ACK) after this
 	// long without a packet. Such a connection has no Stream, so this only
 	// frees its slot. Default 10 s.
-	HalfOpenTimeout time.Duration
+	HalfOpenTimeout time.Duration `yaml:"half_open_timeout"`
 
 	// HalfClosedTimeout ends a connection of which one side sent FIN and
 	// which then saw no packet for this long (End(EndFIN)): usually the
 	// other side's FIN was not captured. Default 30 s.
-	HalfClosedTimeout time.Duration
+	HalfClosedTimeout time.Duration `yaml:"half_closed_timeout"`
 
 	// ClosedLinger keeps the state of a connection ended by FIN or RST for
 	// this long, so that stray retransmissions, late ACKs and repeated RSTs
 	// are absorbed instead of opening a new midstream connection. A SYN
 	// with a new ISN still opens a new connection at once. Default 5 s.
-	ClosedLinger time.Duration
+	ClosedLinger time.Duration `yaml:"closed_linger"`
 
 	// GapTimeout is how long a hole (missing bytes with later bytes
 	// buffered behind it) may wait to be filled before it is declared lost,
@@ -64,7 +64,7 @@ type Config struct {
 	// one-sided captures where no ACK is seen. Longer than a typical
 	// retransmission timeout (1 s initial RTO, RFC 6298) so that a
 	// retransmission can still fill the hole. Default 3 s.
-	GapTimeout time.Duration
+	GapTimeout time.Duration `yaml:"gap_timeout"`
 }
 
 // Defaults; see the Config fields.
