@@ -41,7 +41,8 @@ const (
 	// FlagIncomplete: the message ended (connection close, capture end)
 	// before its declared length was reached.
 	FlagIncomplete
-	// FlagPipelined: the request was sent before the previous response ended.
+	// FlagPipelined: the request started before the previous response started
+	// (it was sent without waiting for the answer).
 	FlagPipelined
 	flagEnd
 )

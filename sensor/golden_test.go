@@ -12,7 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/testutil"
@@ -100,6 +103,25 @@ func TestCorpusAgainstTshark(t *testing.T) {
 		}
 		return nil
 	})
+	// Ask tshark about every capture up front, a few at a time.
+	live := map[string][]string{}
+	if *updateGolden || (haveTshark && os.Getenv("APITAP_TSHARK") == "1") {
+		var mu sync.Mutex
+		var g errgroup.Group
+		g.SetLimit(4)
+		for _, p := range files {
+			p := p
+			g.Go(func() error {
+				rel, _ := filepath.Rel(root, p)
+				ref := tsharkExchanges(t, p, decodeAs[rel])
+				mu.Lock()
+				live[p] = ref
+				mu.Unlock()
+				return nil
+			})
+		}
+		g.Wait()
+	}
 	var totalRef, totalOurs, totalMatched int
 	var report []string
 	for _, p := range files {
@@ -108,7 +130,7 @@ func TestCorpusAgainstTshark(t *testing.T) {
 		var ref []string
 		switch {
 		case *updateGolden || (haveTshark && os.Getenv("APITAP_TSHARK") == "1"):
-			ref = tsharkExchanges(t, p, decodeAs[rel])
+			ref = live[p]
 			if *updateGolden {
 				os.MkdirAll(goldenDir, 0o755)
 				os.WriteFile(golden, []byte(strings.Join(ref, "\n")+"\n"), 0o644)

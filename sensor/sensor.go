@@ -82,8 +82,13 @@ func DefaultConfig() Config {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
+	return errors.Join(c.Capture.Validate(), c.validatePipeline())
+}
+
+// validatePipeline checks everything but the capture source.
+func (c *Config) validatePipeline() error {
 	var errs []error
-	for _, v := range []interface{ Validate() error }{&c.Capture, &c.Decode, &c.TCP, &c.Exchange} {
+	for _, v := range []interface{ Validate() error }{&c.Decode, &c.TCP, &c.Exchange} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -172,9 +177,12 @@ func New(cfg Config, set Settings) (*Sensor, error) {
 	if set.Logger == nil {
 		set.Logger = zap.NewNop()
 	}
+	if err := cfg.validatePipeline(); err != nil {
+		return nil, err
+	}
 	srcs := set.Sources
 	if srcs == nil {
-		if err := cfg.Validate(); err != nil {
+		if err := cfg.Capture.Validate(); err != nil {
 			return nil, err
 		}
 		var err error

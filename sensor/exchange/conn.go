@@ -100,17 +100,18 @@ type conn struct {
 	fifo          []*pendingReq
 	head, n, live int
 
-	// orphan is a final response that found no request to answer, held
-	// (in a pooled pendingReq's half) until the next event of the
-	// connection instead of being emitted as no_request at once: the
-	// reassembler delivers each direction in order, but not the two
-	// directions relative to each other. When the last bytes of a request
-	// were lost and the hole is only declared when later client bytes
-	// arrive, the request completes after its response was parsed. If
-	// the next request that completes started before the orphan did, the
-	// two are paired; any other event (another response, a later request,
-	// the end of the connection) emits the orphan as no_request.
-	orphan *pendingReq
+	// orphans are final responses that found no request to answer, held
+	// (each in a pooled pendingReq's half) instead of being emitted as
+	// no_request at once: the reassembler delivers each direction in
+	// order, but not the two directions relative to each other. When the
+	// last bytes of a request were lost and the hole is only declared
+	// when later client bytes arrive, the request completes after its
+	// response (and maybe the next ones) was parsed. A request that then
+	// completes is paired with the oldest orphan that started after it;
+	// older orphans, orphans older than a normally paired response, the
+	// overflow of this small list and whatever is left at the end are
+	// emitted as no_request, in order.
+	orphans []*pendingReq
 
 	// respTS is the timestamp of the bytes being fed to the response
 	// parser: an upper bound of the start of the response in progress.
@@ -139,8 +140,9 @@ func (c *conn) init(info *tcp.ConnInfo) {
 	for i := range c.det {
 		c.det[i] = detector{buf: c.det[i].buf[:0], lineStart: true, budget: budget}
 	}
-	c.undetected = 0
+	c.undetected, c.respTS = 0, 0
 	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
+	c.orphans = c.orphans[:0] // End flushed them
 }
 
 // Data implements tcp.Stream.
@@ -216,9 +218,7 @@ func (c *conn) End(reason tcp.EndReason, ts int64) {
 			f.st.nonHTTPBytes.Add(c.undetected + held)
 		}
 	}
-	if c.orphan != nil {
-		c.flushOrphan()
-	}
+	c.flushOrphans(len(c.orphans))
 	for c.n > 0 {
 		pr := c.popFront()
 		if !pr.ghost {
@@ -391,7 +391,7 @@ func (h *handler) RequestMethod() []byte {
 	if c.respGap {
 		// Mirror realign, with the time of the bytes being parsed as an
 		// upper bound of the response's start.
-		for i+1 < c.n && c.at(i+1).start < c.respTS {
+		for i+1 < c.n && c.at(i+1).start <= c.respTS {
 			i++
 		}
 	}
@@ -465,19 +465,23 @@ func (c *conn) onRequest(m *http1.Message) {
 		}
 	}
 	c.nEarly = 0
-	if o := c.orphan; o != nil {
-		if pr.start <= o.start {
+	if len(c.orphans) > 0 {
+		i := 0
+		for i < len(c.orphans) && c.orphans[i].start < pr.start {
+			i++ // answered requests we never saw
+		}
+		c.flushOrphans(i)
+		if len(c.orphans) > 0 {
 			// The response came first only because this request's
-			// bytes were held by the reassembler (a hole completed
-			// late): pair them.
-			c.orphan = nil
+			// bytes were held by the reassembler: pair them.
+			o := c.orphans[0]
+			c.orphans = append(c.orphans[:0], c.orphans[1:]...)
 			f.st.orphansPaired.Add(1)
 			f.emitRecord(c, pr, &o.half, 0, 0)
 			f.putReq(o)
 			f.putReq(pr)
 			return
 		}
-		c.flushOrphan()
 	}
 	pr.expect100 = m.Expect100
 	pr.c = c
@@ -486,13 +490,20 @@ func (c *conn) onRequest(m *http1.Message) {
 	f.tqPush(pr)
 }
 
-// flushOrphan emits the held orphan response as no_request.
-func (c *conn) flushOrphan() {
-	o := c.orphan
-	c.orphan = nil
-	c.f.st.noRequest.Add(1)
-	c.f.emitRecord(c, nil, &o.half, flow.FlagNoRequest, 0)
-	c.f.putReq(o)
+// maxOrphans bounds the responses held per connection while their
+// requests may still complete.
+const maxOrphans = 4
+
+// flushOrphans emits the n oldest held responses as no_request.
+func (c *conn) flushOrphans(n int) {
+	for _, o := range c.orphans[:n] {
+		c.f.st.noRequest.Add(1)
+		c.f.emitRecord(c, nil, &o.half, flow.FlagNoRequest, 0)
+		c.f.putReq(o)
+	}
+	k := copy(c.orphans, c.orphans[n:])
+	clear(c.orphans[k:])
+	c.orphans = c.orphans[:k]
 }
 
 // front returns the oldest pending request, or nil.
@@ -546,8 +557,10 @@ func (c *conn) onResponse(m *http1.Message) {
 		c.respGapNext = false
 	}
 	c.firstDone[roleResp] = true
-	if c.orphan != nil {
-		c.flushOrphan()
+	if pr != nil {
+		// Held responses are older than this answer: their requests
+		// would have completed before pr's.
+		c.flushOrphans(len(c.orphans))
 	}
 
 	var flags flow.Flags
@@ -563,12 +576,15 @@ func (c *conn) onResponse(m *http1.Message) {
 	}
 	switch {
 	case pr == nil && !upgrade:
-		// Keep it until the next event of the connection: its request
-		// may still be completing (see orphan).
+		// Hold it: its request may still be completing (see orphans).
+		if len(c.orphans) == maxOrphans {
+			c.flushOrphans(1)
+		}
 		o := f.getReq()
 		o.half.copyFrom(resp)
-		c.orphan = o
+		c.orphans = append(c.orphans, o)
 	case pr == nil:
+		c.flushOrphans(len(c.orphans))
 		f.st.noRequest.Add(1)
 		f.emitRecord(c, nil, resp, flags|flow.FlagNoRequest, 0)
 	case pr.ghost:
@@ -613,9 +629,9 @@ func (c *conn) onResponse(m *http1.Message) {
 // one. Timing can tell, for clients that wait for a response before
 // sending the next request (nearly all; pipelining is rare): then the
 // response to a request ended before the next request started, so a
-// response that started after request k+1 started cannot answer request k.
-// Such requests are emitted as no_response with FlagGap (their response
-// was lost) and the response pairs with the right one.
+// response that started at or after the start of request k+1 cannot answer
+// request k. Such requests are emitted as no_response with FlagGap (their
+// response was lost) and the response pairs with the right one.
 //
 // A pipelining client breaks the assumption: after a response-side gap
 // its requests may be given up on too early. Without the rule every later
@@ -626,7 +642,10 @@ func (c *conn) realign(m *http1.Message) {
 	f := c.f
 	for c.n > 1 {
 		pr, next := c.at(0), c.at(1)
-		if next.start >= m.Start {
+		// Equal times count as "before": when the client's bytes were
+		// held for a hole, the hole is often declared by the ACK in
+		// this very response's packet, which then stamps both.
+		if next.start > m.Start {
 			break
 		}
 		c.popFront()

@@ -815,3 +815,44 @@ func TestDelayedResponseNotPipelining(t *testing.T) {
 		t.Fatalf("%s", dump(out))
 	}
 }
+
+// TestOrphans: the tail of a POST and the whole next request were lost;
+// both responses are parsed before the POST completes.
+func TestOrphans(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.f.New(connInfo(false))
+	s.Data(c2s, []byte(crlf("POST /up HTTP/1.1\nHost: h\nContent-Length: 10\n\n")+"12345"), ms(0))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 201 Created\nContent-Length: 0\n\n")), ms(2))
+	// PATCH /p (sent at ms(3)) was not captured; its response was.
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1\n\np")), ms(4))
+	s.Gap(c2s, 5+60, ms(5))
+	s.Data(c2s, []byte(crlf("GET /next HTTP/1.1\nHost: h\n\n")), ms(5))
+	s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1\n\nn")), ms(6))
+	s.End(tcp.EndFIN, ms(7))
+	out := h.take()
+	if len(out) != 3 || out[0].Path != "/up" || out[0].Status != 201 ||
+		!out[1].Flags.Has(flow.FlagNoRequest) || string(out[1].Response.Data) != "p" ||
+		out[2].Path != "/next" || string(out[2].Response.Data) != "n" {
+		t.Fatalf("%s", dump(out))
+	}
+	// One-sided response captures are held at most maxOrphans deep and
+	// come out in order.
+	h = newHarness(t, nil)
+	s = h.f.New(connInfo(false))
+	for i := 0; i < 10; i++ {
+		s.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 1\n\n")+itoa(i)), ms(i))
+		if len(h.out) < i+1-maxOrphans {
+			t.Fatalf("%d responses, %d records", i+1, len(h.out))
+		}
+	}
+	s.End(tcp.EndFIN, ms(20))
+	out = h.take()
+	for i, e := range out {
+		if string(e.Response.Data) != itoa(i) || !e.Flags.Has(flow.FlagNoRequest) {
+			t.Fatalf("%d: %s", i, dump(out))
+		}
+	}
+	if len(out) != 10 {
+		t.Fatalf("%d records", len(out))
+	}
+}
