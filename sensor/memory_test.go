@@ -4,8 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,6 +23,9 @@ var (
 // the peak resident set of the real process, as an operator would see it.
 func apitapBinary(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("APITAP_BIN"); p != "" {
+		return p // a prebuilt binary (debugging)
+	}
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "apitap-bin")
 		if err != nil {

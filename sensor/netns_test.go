@@ -504,7 +504,11 @@ func (p *nsProc) stop(t *testing.T, sig syscall.Signal, d time.Duration) {
 
 // nsCapture runs the server and client in a fresh namespace under
 // tcpdump and returns the capture and the client's ground truth.
-func nsCapture(t *testing.T, dir string) (string, []nsCall) {
+//
+// Each hook runs once tcpdump listens, with a function that prefixes a
+// command to run it in the namespace; the stop function it returns runs
+// after the client has finished, before tcpdump stops (live sensors).
+func nsCapture(t *testing.T, dir string, hooks ...func(in func(...string) []string) (stop func())) (string, []nsCall) {
 	ns := fmt.Sprintf("apitap-test-%d", os.Getpid())
 	run := func(args ...string) {
 		t.Helper()
@@ -546,6 +550,10 @@ func nsCapture(t *testing.T, dir string) (string, []nsCall) {
 	td := in("tcpdump", "-i", "lo", "-s", "0", "-U", "--immediate-mode", "-B", "65536", "-Z", "root", "-n", "-w", pcap, "tcp port 8080")
 	dump := nsStart(t, "tcpdump", exec.Command(td[0], td[1:]...))
 	dump.waitFor(t, "listening on", true, 10*time.Second)
+	var stops []func()
+	for _, h := range hooks {
+		stops = append(stops, h(in))
+	}
 
 	self, err := os.Executable()
 	if err != nil {
@@ -575,6 +583,9 @@ func nsCapture(t *testing.T, dir string) (string, []nsCall) {
 		t.Fatalf("server: %v\n%s%s", server.err, server.stdout.String(), server.stderr.String())
 	}
 
+	for _, stop := range stops {
+		stop()
+	}
 	// Wait until the capture stops growing, then stop tcpdump.
 	var last int64 = -1
 	for range 100 {

@@ -47,6 +47,9 @@ type afSource struct {
 
 func openAFPacket(c Config) ([]Source, error) {
 	block := c.BlockKiB << 10
+	if fs := frameSize(c.Snaplen); block < fs {
+		block = fs // a block must hold at least one whole frame
+	}
 	nblocks := (c.RingMiB << 20) / block
 	if nblocks < 1 {
 		nblocks = 1
@@ -105,11 +108,15 @@ func openAFPacket(c Config) ([]Source, error) {
 	return out, nil
 }
 
+// frameSize is the TPACKET frame size for a snaplen. TPACKET_V3 packs
+// variable-length frames into blocks, so this only has to bound one frame
+// (snaplen plus headers) and divide the block size: the next power of two.
 func frameSize(snaplen int) int {
-	// TPACKET_V3 frames are only a hint for block layout; round up to a
-	// 16-byte multiple above snaplen plus the header.
-	n := snaplen + 128
-	return (n + 15) &^ 15
+	n := 2048
+	for n < snaplen+128 {
+		n <<= 1
+	}
+	return n
 }
 
 func closeAll(ss []Source) {
