@@ -52,8 +52,10 @@ fuzz:
 fuzz-long:
 	@scripts/fuzz.sh 5m
 
+# Per-core figures: every benchmark of the sensor's stages and the whole
+# pipeline on a generated keep-alive capture, on one CPU.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/...
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/... ./flow/
 
 # Side-by-side CPU cost against tshark on the same generated capture.
 bench-peers: build
