@@ -72,7 +72,7 @@ func (s *Summary) Consume(_ context.Context, b flow.Batch) error {
 		if len(s.clients) < s.MaxRows {
 			s.clients[e.Client.Addr().String()] = struct{}{}
 		}
-		k := rowKey{e.Host, e.Method, e.Path}
+		k := rowKey{e.Host, e.Method, foldIDs(e.Path)}
 		r := s.rows[k]
 		if r == nil {
 			if len(s.rows) >= s.MaxRows {
@@ -90,6 +90,42 @@ func (s *Summary) Consume(_ context.Context, b flow.Batch) error {
 		s.losses[string(l.Stage)+"/"+l.Reason+" ("+l.Unit+")"] += l.Count
 	}
 	return nil
+}
+
+// foldIDs replaces path segments that look like identifiers (all digits,
+// or long hex/UUID-like runs) by {id}, so the summary groups
+// /users/1 and /users/2. The analyzer's templating is far richer; this is
+// only to keep the report readable.
+func foldIDs(p string) string {
+	if !strings.ContainsAny(p, "0123456789") {
+		return p
+	}
+	parts := strings.Split(p, "/")
+	for i, seg := range parts {
+		if looksLikeID(seg) {
+			parts[i] = "{id}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func looksLikeID(seg string) bool {
+	if seg == "" {
+		return false
+	}
+	digits, hex := 0, 0
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '-':
+			hex++
+		default:
+			return false
+		}
+	}
+	return digits == len(seg) || (len(seg) >= 16 && digits > 0)
 }
 
 func statusClass(c int) string {
@@ -141,7 +177,7 @@ func (s *Summary) Write(w io.Writer, top int) {
 	if len(rows) > top {
 		rows = rows[:top]
 	}
-	fmt.Fprintf(w, "\ntop endpoints (host, method, path):\n")
+	fmt.Fprintf(w, "\ntop endpoints (host, method, path; numeric and hex ids folded to {id}):\n")
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "COUNT\tMETHOD\tHOST\tPATH\tSTATUS\tRESP BYTES")
 	for _, x := range rows {
