@@ -263,11 +263,13 @@ func TestDifferentialGenerated(t *testing.T) {
 // FuzzParserSplit: any segmentation of the same bytes gives the same
 // messages and counters; random gaps never panic, never break the memory
 // bounds or the byte accounting. mode bit 0: response direction; bit 1:
-// midstream; bit 2: tiny limits (to exercise every limit path).
+// midstream; bit 2: tiny limits (to exercise every limit path); bit 3:
+// "GET" becomes an unknown method (a lost request: RequestMethod nil).
 func FuzzParserSplit(f *testing.F) {
 	for i, c := range conversations {
 		f.Add([]byte(c.req), uint64(i), uint8(0))
 		f.Add([]byte(c.resp), uint64(i), uint8(1|(i&1)<<2))
+		f.Add([]byte(c.resp), uint64(0), uint8(1|8))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64, mode uint8) {
 		request := mode&1 == 0
@@ -278,7 +280,11 @@ func FuzzParserSplit(f *testing.F) {
 		}
 		var methods []string
 		for i := 0; i < 32; i++ {
-			methods = append(methods, fuzzMethods[(seed>>(2*i))&3])
+			m := fuzzMethods[(seed>>(2*i))&3]
+			if mode&8 != 0 && m == "GET" {
+				m = ""
+			}
+			methods = append(methods, m)
 		}
 		run := func(cuts []int, gaps map[int]int) result {
 			r := &recorder{request: request, methods: methods}

@@ -22,8 +22,12 @@ const (
 	stChunkCRLF // CRLF after chunk data
 	stTrailers
 	stBodyClose // response body delimited by connection close
-	stOpaque    // tunnel or upgraded protocol: bytes are only counted
-	stClosed    // Close was called
+	// stPeek: a response head declaring a body is complete but the
+	// request method is unknown (the request was lost): the first bytes
+	// after the head decide whether the body is really there.
+	stPeek
+	stOpaque // tunnel or upgraded protocol: bytes are only counted
+	stClosed // Close was called
 )
 
 // Sizes that are not Limits.
@@ -36,6 +40,9 @@ const (
 	// maxChunkLine bounds a chunk-size line with its extensions (net/http
 	// uses the same 4 KiB).
 	maxChunkLine = 4 << 10
+	// peekMax: bytes needed after a head to tell a status line
+	// ("HTTP/1.1 200 ") from a body in stPeek.
+	peekMax = 13
 	// maxBadLines: header lines that are not "name: value" are tolerated
 	// (FlagMalformed) up to this many per message; beyond, the bytes are
 	// taken to be something other than HTTP and the parser resyncs.
@@ -136,9 +143,22 @@ type Parser struct {
 	// Start-line recognition and resynchronisation.
 	syncing   bool // scanning with the strict rules for a start line
 	midstream bool // the next message found gets FlagMidstream
-	skipLine  bool // discard through the next LF (request resync works on line starts)
+	skipLine  bool // discard through the next LF (after an overlong or abandoned line)
 	dfa       startLine
 	sl        startLine // the accepted start line of the current message
+	rs        reqScan   // request resynchronisation (resync.go)
+	// gapNext: response stream, bytes were lost outside any body (a 1xx
+	// may have been lost): the next message found carries FlagGap.
+	gapNext bool
+
+	// stPeek: the bytes seen after the head so far (fewer than peekMax),
+	// the recogniser deciding on them, their capture time and the head's.
+	peekBuf  [peekMax]byte
+	peekN    int
+	peekDfa  startLine
+	peekTs   int64
+	headTs   int64
+	peekBody uint8
 
 	// buf holds the current message head: the start line with its
 	// terminator, then kept header fields (terminators stripped), then the
@@ -267,6 +287,7 @@ func (p *Parser) resetMessage() {
 	p.msgWire = 0
 	p.msg = Message{Request: p.request, ContentLength: -1}
 	p.dfa.reset(p.request, p.syncing)
+	p.rs.reset()
 }
 
 func (p *Parser) skip(n int) {
@@ -292,6 +313,13 @@ func (p *Parser) Feed(data []byte, ts int64) {
 	}
 	p.ts = ts
 	p.stats.Bytes += uint64(len(data))
+	p.run(data)
+	p.flushSkip()
+}
+
+// run feeds data through the state machine (Feed without the counting;
+// also used to replay the few bytes stPeek held back).
+func (p *Parser) run(data []byte) {
 	stuck := 0
 	for len(data) > 0 {
 		var n int
@@ -310,6 +338,8 @@ func (p *Parser) Feed(data []byte, ts int64) {
 			n = p.feedChunkCRLF(data)
 		case stBodyClose:
 			n = p.feedBodyClose(data)
+		case stPeek:
+			n = p.feedPeek(data)
 		default: // stOpaque, stClosed
 			p.skip(len(data))
 			n = len(data)
@@ -330,7 +360,6 @@ func (p *Parser) Feed(data []byte, ts int64) {
 		}
 		data = data[n:]
 	}
-	p.flushSkip()
 }
 
 // ---- start line ----
@@ -345,6 +374,9 @@ func (p *Parser) feedStart(data []byte) int {
 		p.skip(j + 1)
 		p.skipLine = false
 		return j + 1
+	}
+	if p.syncing && p.request {
+		return p.scanRequest(data)
 	}
 	if p.dfa.n == 0 {
 		// Between messages: CR/LF filler (RFC 9112 2.2 allows a
@@ -398,15 +430,20 @@ func (p *Parser) feedStart(data []byte) int {
 		p.acceptStart()
 		return n
 	}
-	p.rejectStart()
 	if p.request {
-		// Request lines are only looked for at line starts.
-		if data[n] == '\n' {
-			p.skip(1)
-			return n + 1
+		// In sync (a request was expected here). A request line may
+		// begin inside the rejected bytes or at the offending byte:
+		// rescan them, then go on from that byte.
+		if !p.syncing {
+			p.stats.Resyncs++
+			p.stats.Malformed++
+			p.syncing = true
 		}
-		p.skipLine = true
+		p.msg.Flags = 0
+		p.replayRequest()
+		return n
 	}
+	p.rejectStart()
 	// Responses: the offending byte may itself start a status line
 	// ("HTTP/1." has no proper prefix that is also a suffix, so
 	// restarting here misses nothing).
@@ -430,6 +467,10 @@ func (p *Parser) rejectStart() {
 
 func (p *Parser) acceptStart() {
 	p.sl = p.dfa
+	if p.gapNext {
+		p.gapNext = false
+		p.msg.Flags |= flow.FlagGap
+	}
 	if p.syncing {
 		p.syncing = false
 		if p.midstream {
@@ -462,6 +503,10 @@ func (p *Parser) dropPartial() {
 			p.stats.Dropped++
 		}
 		p.skip(int(p.msgWire))
+	}
+	if p.peekN > 0 {
+		p.skip(p.peekN)
+		p.peekN = 0
 	}
 	p.resetMessage()
 }
@@ -921,19 +966,14 @@ func (p *Parser) endOfHead() {
 	m.Chunked = chunked
 	keepAlive := !f.connClose && (http11 || f.connKeepAlive)
 
-	const (
-		none = iota
-		length
-		chunks
-		untilClose
-	)
-	body := none
+	body := bodyNone
+	unknownMethod := false
 	if p.request {
 		m.Upgrade = f.upgrade && f.connUpgrade
 		m.Expect100 = f.expect100
 		switch {
 		case chunked:
-			body = chunks
+			body = bodyChunks
 		case te:
 			// Chunked not last: the server must answer 400 and close
 			// (RFC 9112 6.3 item 4). The bytes that follow are
@@ -943,7 +983,7 @@ func (p *Parser) endOfHead() {
 		case f.clSeen && f.clBad:
 			keepAlive = false
 		case m.ContentLength > 0:
-			body = length
+			body = bodyLength
 		}
 	} else {
 		status := m.Status
@@ -954,6 +994,7 @@ func (p *Parser) endOfHead() {
 		}
 		if status >= 200 {
 			method := p.h.RequestMethod()
+			unknownMethod = len(method) == 0
 			if bytes.Equal(method, methodHEAD) {
 				noBody = true
 			} else if status < 300 && bytes.Equal(method, methodCONNECT) {
@@ -964,35 +1005,105 @@ func (p *Parser) endOfHead() {
 		switch {
 		case noBody:
 		case chunked:
-			body = chunks
+			body = bodyChunks
 		case te, f.clSeen && f.clBad:
-			body = untilClose
+			body = bodyUntilClose
 		case f.clSeen:
-			body = length
+			body = bodyLength
 		default:
-			body = untilClose
+			body = bodyUntilClose
 		}
-		if body == untilClose {
+		if body == bodyUntilClose {
 			keepAlive = false
+		}
+		if unknownMethod && (body == bodyChunks || body == bodyLength && m.ContentLength > 0) {
+			// The request was lost: this may answer a HEAD, whose
+			// response declares a body it does not have. Look at the
+			// bytes after the head before believing it (feedPeek).
+			m.KeepAlive = keepAlive
+			p.state = stPeek
+			p.peekBody = body
+			p.peekN = 0
+			p.peekDfa.reset(false, true)
+			p.headTs = p.ts
+			return
 		}
 	}
 	m.KeepAlive = keepAlive
+	p.startBody(body)
+}
 
+// Body framing decided by endOfHead.
+const (
+	bodyNone uint8 = iota
+	bodyLength
+	bodyChunks
+	bodyUntilClose
+)
+
+func (p *Parser) startBody(body uint8) {
 	switch body {
-	case none:
+	case bodyNone:
 		p.deliver(0)
-	case length:
-		if m.ContentLength == 0 {
+	case bodyLength:
+		if p.msg.ContentLength == 0 {
 			p.deliver(0)
 			return
 		}
-		p.remaining = m.ContentLength
+		p.remaining = p.msg.ContentLength
 		p.state = stBodyLen
-	case chunks:
+	case bodyChunks:
 		p.startChunkSize()
-	case untilClose:
+	case bodyUntilClose:
 		p.state = stBodyClose
 	}
+}
+
+// feedPeek decides, on at most peekMax bytes after a response head whose
+// request method is unknown, whether the declared body follows: if the
+// bytes begin a plausible status line (strict rules, as in resync), the
+// response had no body (it answered a lost HEAD) and is delivered as it
+// is; otherwise the body is read as declared. Bytes held back across Feed
+// calls are replayed into the state decided on.
+func (p *Parser) feedPeek(data []byte) int {
+	k0 := p.peekN
+	if k0 == 0 {
+		p.peekTs = p.ts
+	}
+	in := data
+	if len(in) > peekMax-k0 {
+		in = in[:peekMax-k0]
+	}
+	n, r := p.peekDfa.feed(in)
+	if r == slMore && !p.peekDfa.responseConfirmed() {
+		// Still a prefix of a status line (n == len(in) < peekMax-k0).
+		copy(p.peekBuf[k0:], in[:n])
+		p.peekN += n
+		return n
+	}
+	p.peekDecide(r == slAccept || r == slMore, 0)
+	// data is re-examined from its first byte in the decided state.
+	return 0
+}
+
+// peekDecide leaves stPeek: status=true delivers the response without a
+// body (with flags), false starts the declared body. The held bytes are
+// then replayed.
+func (p *Parser) peekDecide(status bool, flags flow.Flags) {
+	k := p.peekN
+	p.peekN = 0
+	saved := p.ts
+	if status {
+		p.ts = p.headTs
+		p.deliver(flags)
+	} else {
+		p.startBody(p.peekBody)
+	}
+	if k > 0 {
+		p.ts = p.peekTs
+		p.run(p.peekBuf[:k])
+	}
+	p.ts = saved
 }
 
 // ---- bodies ----
@@ -1263,14 +1374,51 @@ func (p *Parser) send(flags flow.Flags) {
 // the message marked FlagGap; in a close-delimited body they are counted
 // and flagged; anywhere else sync is lost: a message whose head was
 // complete is delivered (FlagGap|FlagIncomplete), a partial head is
-// dropped, and the parser scans for the next start line.
+// dropped, and the parser scans for the next start line. In a response
+// stream, the first message found after a gap outside any body carries
+// FlagGap (a 1xx may have been lost with it). A response head whose body
+// is in doubt (request method unknown, see feedPeek) is delivered without
+// its body on a gap that follows it directly.
 func (p *Parser) Gap(n int, ts int64) {
 	if n <= 0 {
 		return
 	}
 	p.ts = ts
 	p.stats.Gaps++
-	gap := int64(n)
+	p.gap(int64(n))
+	p.flushSkip()
+}
+
+func (p *Parser) gap(gap int64) {
+	if !p.request {
+		switch p.state {
+		case stStart, stHeaders:
+			p.gapNext = true
+		case stBodyLen:
+			if gap > p.remaining {
+				p.gapNext = true
+			}
+		case stPeek:
+			// Bytes right after a head whose body is in doubt. If a
+			// status line had begun, it did (the response has no
+			// body) and the gap is in the next head; if nothing had
+			// arrived, the gap may have swallowed the body or the
+			// next response: deliver the head (FlagGap), resync. Never
+			// read a body of unknown existence past a gap: it could
+			// swallow the responses that follow.
+			if p.peekN > 0 {
+				p.peekDecide(true, 0)
+			} else {
+				p.peekDecide(true, flow.FlagGap)
+				if p.state == stStart { // not made opaque from Message
+					p.stats.Resyncs++
+					p.syncing = true
+				}
+			}
+			p.gap(gap)
+			return
+		}
+	}
 	switch p.state {
 	case stBodyLen, stChunkData:
 		p.msg.Flags |= flow.FlagGap
@@ -1320,13 +1468,13 @@ func (p *Parser) Gap(n int, ts int64) {
 	default:
 		p.stats.GapBytesOther += uint64(gap)
 	}
-	p.flushSkip()
 }
 
 // Close ends the stream. A close-delimited response body completes with
 // FlagCloseDelimited; a message whose head was complete but whose body
-// was cut short is delivered with FlagIncomplete; a partial head is
-// dropped (counted). Feed after Close only counts skipped bytes.
+// was cut short is delivered with FlagIncomplete (also a response whose
+// body was in doubt, see feedPeek); a partial head is dropped (counted).
+// Feed after Close only counts skipped bytes.
 func (p *Parser) Close(ts int64) {
 	p.ts = ts
 	switch p.state {
@@ -1336,6 +1484,12 @@ func (p *Parser) Close(ts int64) {
 	case stBodyLen, stChunkSize, stChunkData, stChunkCRLF, stTrailers:
 		p.after = stClosed
 		p.deliver(flow.FlagIncomplete)
+	case stPeek:
+		// Nothing can be swallowed any more: the declared body stays
+		// (cut short, FlagIncomplete), as for a known method.
+		p.peekDecide(false, 0)
+		p.Close(ts)
+		return
 	case stStart, stHeaders:
 		p.dropPartial()
 	}
