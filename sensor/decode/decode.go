@@ -41,6 +41,7 @@ const (
 	sVXLAN       // VXLAN header
 	sGPE         // VXLAN-GPE header
 	sGENEVE      // GENEVE header
+	sDot11       // IEEE 802.11 MAC header (no FCS) and LLC/SNAP
 )
 
 // UDP port kinds.
@@ -69,6 +70,7 @@ type Decoder struct {
 	cut     bool      // some IP header declared more than was captured
 	tags    int       // VLAN tags seen in the current Ethernet frame
 	ft      [2]uint16 // the current frame's first two VLAN ids
+	padded  bool      // radiotap DATAPAD: the 802.11 header is padded to 4 bytes
 }
 
 // NewDecoder returns a decoder for cfg. A Config that fails Validate is
@@ -122,7 +124,7 @@ func (d *Decoder) Decode(frame []byte, link LinkType, ts int64, p *Packet) Resul
 		d.frag.tick(ts)
 	}
 	*p = Packet{TS: ts}
-	d.missing, d.cut, d.tags, d.ft = 0, false, 0, [2]uint16{}
+	d.missing, d.cut, d.tags, d.ft, d.padded = 0, false, 0, [2]uint16{}, false
 
 	var s step
 	r := ResultOther
@@ -144,6 +146,10 @@ func (d *Decoder) Decode(frame []byte, link LinkType, ts int64, p *Packet) Resul
 		b, s, r = d.loopback(b, link)
 	case LinkNFLOG:
 		b, s, r = d.nflog(b)
+	case LinkIEEE80211:
+		s = sDot11
+	case LinkRadiotap:
+		b, s, r = d.radiotap(b)
 	default:
 		s, r = sDone, d.unsupported(unLink)
 	}
@@ -205,6 +211,8 @@ func (d *Decoder) walk(b []byte, s step, p *Packet) Result {
 			b, s, r = d.vxlanGPE(b, p)
 		case sGENEVE:
 			b, s, r = d.geneve(b, p)
+		case sDot11:
+			b, s, r = d.dot11(b)
 		default:
 			return r
 		}
@@ -670,6 +678,10 @@ func (d *Decoder) gre(b []byte, p *Packet) ([]byte, step, Result) {
 		return d.erspan(b, p, false)
 	case 0x880B:
 		return b, sPPP, 0
+	}
+	if pt >= 0x8200 && pt <= 0x8370 && pt&0xf == 0 {
+		// Aruba controller tunnels: an 802.11 frame without FCS.
+		return b, sDot11, 0
 	}
 	return d.etherType(pt, b)
 }

@@ -20,6 +20,9 @@ import (
 // written by TestWriteFuzzSeeds.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte{}, uint16(LinkEthernet))
+	raw4 := ser(f, in4()...)
+	f.Add(join(radiotapHdr(0x10), dot11Frame(0x88, 0x83, 0, 0, join(snap(0x0800), raw4)), make([]byte, 4)), uint16(LinkRadiotap))
+	f.Add(dot11Frame(0x08, 0x01, 0, 0, join(snap(0x0800), raw4)), uint16(LinkIEEE80211))
 	f.Fuzz(func(t *testing.T, data []byte, link uint16) {
 		cfg := DefaultConfig()
 		cfg.FragMaxDatagrams = 4

@@ -18,6 +18,8 @@ const (
 	LinkRaw       LinkType = 101 // raw IPv4 or IPv6 (version nibble decides)
 	LinkLoop      LinkType = 108 // OpenBSD loopback: 4-byte network-order family
 	LinkLinuxSLL  LinkType = 113 // Linux cooked v1 (tcpdump -i any)
+	LinkIEEE80211 LinkType = 105 // 802.11 frames, no radio header
+	LinkRadiotap  LinkType = 127 // radiotap header, then an 802.11 frame
 	LinkIPv4      LinkType = 228
 	LinkIPv6      LinkType = 229
 	LinkLinuxSLL2 LinkType = 276 // Linux cooked v2

@@ -410,7 +410,11 @@ func (h *handler) RequestMethod() []byte {
 // skipped head; whole responses may have been lost.
 //
 // It also notes bytes lost outside a body: they belonged to the next
-// response (its head, or a 1xx before it), which gets FlagGap.
+// response (its head, or a 1xx before it), which gets FlagGap. Such bytes
+// arm realign too: whole responses may be in them. The parser counts no
+// new resync for a gap that arrives while it is still searching for a
+// start line (a midstream connection whose first response head was lost,
+// as in ndpi/1kxun.pcap), so the resync count alone would miss it.
 func (c *conn) checkResync() {
 	if p := c.parsers[roleResp]; p != nil {
 		st := p.Stats()
@@ -421,6 +425,7 @@ func (c *conn) checkResync() {
 		if st.GapBytesOther != c.respGapBytes {
 			c.respGapBytes = st.GapBytesOther
 			c.respGapNext = true
+			c.respGap = true
 		}
 	}
 }

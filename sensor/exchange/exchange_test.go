@@ -720,6 +720,29 @@ func TestLostResponse(t *testing.T) {
 			t.Fatalf("%s", dump(out))
 		}
 	})
+	t.Run("midstream: first response lost while syncing", func(t *testing.T) {
+		// ndpi/1kxun.pcap: a connection captured without its handshake.
+		// The head of /a's response was lost (the hole is declared from
+		// the client's ACK) while the response parser was still looking
+		// for its first status line, so the parser did not count a new
+		// resync; the response after the hole answers /b, not /a.
+		h := newHarness(t, nil)
+		s := h.f.New(connInfo(true))
+		s.Data(c2s, req("/a"), ms(0))
+		s.Gap(s2c, 4320, ms(1))
+		s.Data(s2c, []byte(strings.Repeat("x", 2795)), ms(1)) // the rest of /a's body
+		s.Data(c2s, req("/b"), ms(2))
+		s.Data(s2c, []byte(resp("b")), ms(3))
+		s.Data(c2s, req("/c"), ms(4))
+		s.Data(s2c, []byte(resp("c")), ms(5))
+		s.End(tcp.EndFIN, ms(9))
+		out := h.take()
+		if len(out) != 3 || out[0].Path != "/a" || !out[0].Flags.Has(flow.FlagNoResponse|flow.FlagGap) ||
+			out[1].Path != "/b" || string(out[1].Response.Data) != "b" ||
+			out[2].Path != "/c" || string(out[2].Response.Data) != "c" {
+			t.Fatalf("%s", dump(out))
+		}
+	})
 	t.Run("gap without a lost response", func(t *testing.T) {
 		h := newHarness(t, nil)
 		s := h.f.New(connInfo(false))
