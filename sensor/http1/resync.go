@@ -38,7 +38,15 @@ import "bytes"
 // progress (msgWire) until they are either skipped or become the start of
 // the accepted request line. Nothing is allocated beyond Parser.buf.
 type reqScan struct {
-	cand [2]reqCand
+	// cand[0], cand[1]: strict candidates (targets without SP). cand[2]:
+	// the head candidate, started only at the resync point (the first
+	// byte after a gap, or of a midstream stream: exchange feeds it from
+	// the line start http1.Detect accepted) with Detect's rules (strict
+	// method, any target, SP allowed in it), so that what Detect accepts
+	// there the parser accepts too. It dies at the end of that line.
+	cand [3]reqCand
+	// head: the next scanRequest starts at the resync point.
+	head bool
 	// runCont: the byte just before buf[0] is a token character of the
 	// same run as buf[0] (so a run reaching buf[0] is not bounded there).
 	runCont bool
@@ -64,7 +72,7 @@ type tsMark struct {
 }
 
 func (s *reqScan) reset() {
-	s.cand[0].live, s.cand[1].live = false, false
+	s.cand[0].live, s.cand[1].live, s.cand[2].live = false, false, false
 	s.runCont = false
 	s.nm = 0
 }
@@ -193,6 +201,14 @@ func (p *Parser) scanRequest(data []byte) int {
 	carry := p.buf
 	C := len(carry)
 	i := 0
+	if s.head {
+		s.head = false
+		if C == 0 {
+			c := &s.cand[2]
+			c.dfa.resetMode(true, true, true)
+			c.live, c.start, c.ts = true, 0, p.ts
+		}
+	}
 	for i < len(data) {
 		j := bytes.IndexByte(data[i:], ' ')
 		seg := data[i:]
@@ -347,4 +363,32 @@ func (p *Parser) replayRequest() {
 	// an accepted line needs an LF.
 	p.scanRequest(old)
 	p.ts = saved
+}
+
+// innerRequest reports whether the request line in p.buf, accepted with an
+// SP in its target, ends with a strict request line that starts after one
+// of those SPs ("x /GET /a HTTP/1.1"): the in-sync rescan (replayRequest)
+// then finds that one, which wins. O(n): each strict candidate dies at the
+// next SP unless the version follows it.
+func (p *Parser) innerRequest() bool {
+	line := p.buf[:p.dfa.n]
+	saved := p.rs.runCont
+	p.rs.runCont = false
+	defer func() { p.rs.runCont = saved }()
+	for v := p.dfa.tStart; v < p.dfa.tEnd; v++ {
+		if line[v] != ' ' {
+			continue
+		}
+		l := p.methodBefore(nil, line, v)
+		if l == 0 {
+			continue
+		}
+		var c startLine
+		c.reset(true, true)
+		n, r := c.feed(line[v-l:])
+		if r == slAccept && v-l+n == len(line) && c.finalOK(line[v-l:]) {
+			return true
+		}
+	}
+	return false
 }

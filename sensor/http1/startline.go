@@ -25,15 +25,23 @@ package http1
 type startLine struct {
 	request bool
 	strict  bool
-	st      uint8
-	n       int // bytes of the line consumed so far (LF included once accepted)
+	// loose: a request target may contain SP (the version is found after
+	// the last SP of the line) and is not checked for form. Set in sync
+	// (lenient) and for Detect and the resync point (strict method).
+	loose bool
+	// bad: the line was accepted through a leniency (SP in the target,
+	// odd version, extra SP before the status): FlagMalformed.
+	bad bool
+	st  uint8
+	n   int // bytes of the line consumed so far (LF included once accepted)
 
 	mEnd   int  // request: end of method
 	tStart int  // request: start of target
 	tEnd   int  // request: end of target
 	vStart int  // start of "HTTP/1.x"
 	vIdx   int  // bytes of the version matched so far
-	minor  byte // '0' or '1'
+	major  byte // digit of HTTP/d.d
+	minor  byte // '0' or '1' (framing: '0' only for HTTP/1.0 and 0.x)
 	conn   bool // request: the method so far is a prefix of "CONNECT"
 	isConn bool // request: the method is exactly CONNECT
 
@@ -66,13 +74,40 @@ const (
 const maxStrictMethod = 20
 
 func (s *startLine) reset(request, strict bool) {
-	*s = startLine{request: request, strict: strict, conn: true}
+	s.resetMode(request, strict, !strict)
+}
+
+func (s *startLine) resetMode(request, strict, loose bool) {
+	*s = startLine{request: request, strict: strict, loose: loose, conn: true}
 	if !request {
 		s.st = sVersion
 	}
 }
 
 const version = "HTTP/1."
+
+// targetSP handles, in a loose request line, a byte c that ends a
+// tentative version (the bytes after an SP of the target did not make
+// " HTTP/1.x" CRLF): the SP belongs to the target after all. It returns
+// false when c cannot continue a target either.
+func (s *startLine) targetSP(c byte, pos int) bool {
+	if !s.loose || !s.request {
+		return false
+	}
+	switch {
+	case c == ' ':
+		s.tEnd = pos
+		s.vStart = pos + 1
+		s.vIdx = 0
+		s.st = sVersion
+	case targetChar[c]:
+		s.st = sTarget
+	default:
+		return false
+	}
+	s.bad = true
+	return true
+}
 
 // feed consumes a prefix of b. It returns how many bytes it consumed and
 // the verdict. On slReject the returned count is the offset of the
@@ -125,11 +160,18 @@ loop:
 			i++
 		case sTarget0:
 			c := b[i]
+			if c == ' ' && s.loose {
+				// "GET  /a": more than one SP after the method (nginx
+				// skips them).
+				s.bad = true
+				i++
+				continue
+			}
 			if !targetChar[c] {
 				res = slReject
 				break loop
 			}
-			if s.strict && !(c == '/' || c == '*' || c|0x20 == 'h' || (s.isConn && authChar[c])) {
+			if s.strict && !s.loose && !(c == '/' || c == '*' || c|0x20 == 'h' || (s.isConn && authChar[c])) {
 				res = slReject
 				break loop
 			}
@@ -153,12 +195,26 @@ loop:
 			}
 			s.tEnd = base + i
 			s.vStart = base + i + 1
+			s.vIdx = 0
 			s.st = sVersion
 			i++
 		case sVersion:
 			c := b[i]
+			// "HTTP/d.d": exactly 1.0 or 1.1, except for a status line
+			// read leniently (HTTP/1.2, HTTP/2.0 on an HTTP/1
+			// connection: FlagMalformed).
+			anyVer := !s.strict && !s.request
 			if s.vIdx < len(version) {
-				if c != version[s.vIdx] {
+				ok := c == version[s.vIdx]
+				if s.vIdx == 5 && anyVer {
+					ok = c >= '0' && c <= '9'
+					s.major = c
+				}
+				if !ok {
+					if s.targetSP(c, base+i) {
+						i++
+						continue
+					}
 					res = slReject
 					break loop
 				}
@@ -169,7 +225,21 @@ loop:
 				i++
 				continue
 			}
+			if anyVer && c >= '0' && c <= '9' {
+				if s.major != '1' || c > '1' {
+					s.bad = true
+				}
+				if s.major == '0' || s.major == '1' && c == '0' {
+					c = '0'
+				} else {
+					c = '1'
+				}
+			}
 			if c != '0' && c != '1' {
+				if s.targetSP(c, base+i) {
+					i++
+					continue
+				}
 				res = slReject
 				break loop
 			}
@@ -189,6 +259,12 @@ loop:
 			i++
 		case sStatus:
 			c := b[i]
+			if c == ' ' && s.sIdx == 0 && !s.strict {
+				// "HTTP/1.1  200": extra SP before the status.
+				s.bad = true
+				i++
+				continue
+			}
 			if c < '0' || c > '9' {
 				res = slReject
 				break loop
@@ -243,6 +319,10 @@ loop:
 				res = slAccept
 				break loop
 			default:
+				if s.targetSP(b[i], base+i) {
+					i++
+					continue
+				}
 				res = slReject
 				break loop
 			}
@@ -270,7 +350,7 @@ func (s *startLine) responseConfirmed() bool {
 // line, terminator included). Only strict request lines have any: the
 // target form.
 func (s *startLine) finalOK(line []byte) bool {
-	if !s.strict || !s.request {
+	if !s.strict || !s.request || s.loose {
 		return true
 	}
 	t := line[s.tStart:s.tEnd]
@@ -368,7 +448,7 @@ func Detect(b []byte) Kind {
 	respDead := r == slReject
 
 	var qs startLine
-	qs.reset(true, true)
+	qs.resetMode(true, true, true)
 	n, r2 := qs.feed(b)
 	if r2 == slAccept {
 		if qs.finalOK(b[:n]) {
