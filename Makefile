@@ -10,14 +10,14 @@ FUZZTIME  ?= 5s
 BENCHTIME ?= 1s
 PKGS      := ./...
 
-.PHONY: all deps build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean
+.PHONY: all deps build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean generate check-generated
 
 all: build
 
 # System packages: libpcap (cgo capture + BPF compiler), tshark (golden
 # corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
 # tests). Installed only when missing; needs root (CI runs as root).
-DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time
+DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -40,7 +40,7 @@ run: build
 
 # The test command CI runs: lint, unit/integration tests (race detector on
 # the concurrent packages), and a short run of every fuzz target.
-test: deps lint test-unit fuzz
+test: deps lint check-generated test-unit fuzz
 
 test-unit:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
@@ -55,7 +55,7 @@ fuzz-long:
 # Per-core figures: every benchmark of the sensor's stages and the whole
 # pipeline on a generated keep-alive capture, on one CPU.
 bench: deps
-	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/... ./flow/
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/... ./flow/ ./schema/codec/
 
 # Side-by-side CPU cost against tshark on the same generated capture.
 bench-peers: build
@@ -64,6 +64,15 @@ bench-peers: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Regenerate schema/flow/v1/flow.pb.go from flow.proto (docs/wire-format.md)
+# with Debian's protoc and a pinned protoc-gen-go.
+generate:
+	@scripts/generate.sh
+
+# Fails when the committed generated code differs from flow.proto.
+check-generated:
+	@scripts/check-generated.sh
 
 sample:
 	$(GO) run ./internal/pcapgen/gen -o $(SAMPLE) -n 600 -conns 12
