@@ -3,6 +3,7 @@ package sensor_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -149,6 +150,59 @@ func TestTruncatedFileKeepsEverythingBefore(t *testing.T) {
 	}
 	if complete < 300 || complete > 340 {
 		t.Fatalf("complete exchanges before the cut = %d, want about 330", complete)
+	}
+	// The blindness travels in the same stream as the exchanges.
+	var found bool
+	for _, l := range c.losses {
+		if l.Stage == flow.StageCapture && l.Reason == "truncated_file" && l.Count == 1 && !l.First.IsZero() && !l.Last.Before(l.First) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no truncated_file loss record: %+v", c.losses)
+	}
+}
+
+// A capture cut by a small snaplen reports the missing bytes as loss.
+func TestSnaplenLossRecords(t *testing.T) {
+	path, _ := genFile(t, pcapgen.Options{Exchanges: 200, Conns: 4, MSS: 4000})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the capture with every frame cut to 200 bytes.
+	cut := filepath.Join(t.TempDir(), "snap.pcap")
+	out := append([]byte(nil), data[:24]...)
+	for off := 24; off+16 <= len(data); {
+		capLen := int(binary.LittleEndian.Uint32(data[off+8:]))
+		n := min(capLen, 200)
+		hdr := append([]byte(nil), data[off:off+16]...)
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(n))
+		out = append(append(out, hdr...), data[off+16:off+16+n]...)
+		off += 16 + capLen
+	}
+	os.WriteFile(cut, out, 0o644)
+	c, st := runFile(t, cut, nil)
+	if st.Decode.Snapped == 0 {
+		t.Fatalf("snaplen cut not counted: %+v", st.Decode)
+	}
+	var bytesLost uint64
+	for _, l := range c.losses {
+		if l.Stage == flow.StageReassembly && l.Reason == "snaplen" {
+			bytesLost += l.Count
+		}
+	}
+	if bytesLost == 0 {
+		t.Fatalf("no reassembly/snaplen loss record: %+v", c.losses)
+	}
+	flagged := 0
+	for _, e := range c.ex {
+		if e.Flags.Has(flow.FlagGap) || e.Flags.Has(flow.FlagIncomplete) || e.Flags.Has(flow.FlagNoResponse) {
+			flagged++
+		}
+	}
+	if len(c.ex) == 0 || flagged == 0 {
+		t.Fatalf("cut capture: %d records, %d flagged", len(c.ex), flagged)
 	}
 }
 
