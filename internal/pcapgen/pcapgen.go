@@ -150,11 +150,11 @@ func (g *gen) exchange(i int, o Options) (req, resp []byte) {
 	case r < 4:
 		id := g.rnd.Intn(100000)
 		req = fmt.Appendf(nil, "GET /api/v1/users/%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: apitap-gen/1\r\nAccept: application/json\r\nAuthorization: Bearer tok-%d\r\n\r\n", id, o.Host, i%97)
-		body = fmt.Appendf(nil, `{"id":%d,"name":"User %d","email":"user%d@example.com","created":"2024-01-%02dT10:00:00Z","roles":["reader"],"active":true,"address":{"city":"Springfield","zip":"%05d"},"plan":"pro","tags":["a","b","c"],"score":%d}`, id, id, id, id%28+1, id%99999, id%1000)
+		body = fmt.Appendf(nil, `{"id":%d,"name":"User %d","email":"user%d@example.com","created":"2024-01-%02dT10:00:00Z","roles":["reader"],"active":true,"address":{"city":"Springfield","zip":"%05d"},"plan":"pro","tags":["a","b","c"],"score":%d,"locale":"en-US","timezone":"Europe/Berlin","avatar":"https://cdn.example.com/avatars/%d.png","last_login":"2024-04-%02dT08:15:00Z"}`, id, id, id, id%28+1, id%99999, id%1000, id, id%28+1)
 	case r < 7:
 		page := g.rnd.Intn(50)
 		req = fmt.Appendf(nil, "GET /api/v1/items?page=%d&limit=10 HTTP/1.1\r\nHost: %s\r\nUser-Agent: apitap-gen/1\r\nAccept: application/json\r\nAccept-Encoding: gzip\r\n\r\n", page, o.Host)
-		n := 2 + g.rnd.Intn(12)
+		n := 5 + g.rnd.Intn(21) // 0.4–1.8 KB pages, as in docs/performance.md
 		var b bytes.Buffer
 		b.WriteString(`{"page":`)
 		fmt.Fprint(&b, page)
