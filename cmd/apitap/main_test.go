@@ -163,3 +163,20 @@ func TestEveryKnobDocumented(t *testing.T) {
 		}
 	})
 }
+
+// The example configuration in deploy/ loads and validates.
+func TestExampleConfigLoads(t *testing.T) {
+	t.Setenv("APITAP_HMAC_KEY_VALUE", "0123456789abcdef0123456789abcdef")
+	l := loader[sensorConfig]{name: "sensor", defaults: defaultSensorConfig, bind: bindSensorFlags}
+	var errb bytes.Buffer
+	cfg, err := l.load([]string{"--config", filepath.Join(testutil.RepoRoot(t), "deploy", "apitap.yaml")}, &errb, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Sensor.Capture.Interface != "eth1" || len(cfg.Sensor.Exchange.HMACKey) != 32 || cfg.Sensor.TCP.IdleTimeout.Minutes() != 2 {
+		t.Fatalf("example config not applied: %+v", cfg.Sensor.Capture)
+	}
+}
