@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/apitap/apitap/bus/kafka"
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/sensor"
 	"github.com/apitap/apitap/sensor/capture"
@@ -24,8 +25,13 @@ import (
 type sensorConfig struct {
 	Log    logConfig     `yaml:"log"`
 	Sensor sensor.Config `yaml:"sensor"`
-	// Outputs: jsonl:-, jsonl:PATH, summary[:-|:PATH], null. Default [jsonl:-].
+	// Outputs: jsonl:-, jsonl:PATH, summary[:-|:PATH], null. Default: none
+	// when Kafka is configured, else [jsonl:-].
 	Outputs []string `yaml:"outputs"`
+	// Kafka publishes the records (docs/kafka.md) when brokers are set.
+	Kafka kafka.Config `yaml:"kafka"`
+	// SensorID names this sensor in every published record. Default: the host name.
+	SensorID string `yaml:"sensor_id"`
 	// SummaryTop is how many endpoint rows the summary output shows. Default 15.
 	SummaryTop int `yaml:"summary_top"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit: past it the
@@ -39,7 +45,7 @@ func defaultSensorConfig() sensorConfig {
 	return sensorConfig{
 		Log:            logConfig{Level: "info", Format: "auto"},
 		Sensor:         sensor.DefaultConfig(),
-		Outputs:        []string{"jsonl:-"},
+		Kafka:          defaultKafka(),
 		SummaryTop:     15,
 		MemoryLimitMiB: 512,
 	}
@@ -65,9 +71,12 @@ func bindSensorFlags(fs *flag.FlagSet, c *sensorConfig, configPath *string) {
 	fs.IntVar(&s.Capture.Fanout, "fanout", s.Capture.Fanout, "AF_PACKET fanout sockets (reader goroutines)")
 	fs.IntVar(&s.Capture.RingMiB, "ring-mib", s.Capture.RingMiB, "capture ring/buffer size per socket, MiB")
 	fs.IntVar(&s.Workers, "workers", s.Workers, "reassembly/HTTP workers (flows are sharded by hash)")
-	fs.Var(&stringList{p: &c.Outputs}, "output", "output: jsonl:-, jsonl:PATH, summary, summary:PATH, null (repeatable)")
+	fs.Var(&stringList{p: &c.Outputs}, "output", "output: jsonl:-, jsonl:PATH, summary, summary:PATH, null (repeatable; default jsonl:- unless --kafka)")
 	fs.IntVar(&c.SummaryTop, "summary-top", c.SummaryTop, "endpoint rows in the summary output")
 	fs.IntVar(&c.MemoryLimitMiB, "memory-limit-mib", c.MemoryLimitMiB, "soft memory limit of the process in MiB (0: none)")
+	fs.Var(&stringList{p: &c.Kafka.Brokers}, "kafka", "publish to these Kafka brokers (host:port, comma-separated)")
+	fs.StringVar(&c.Kafka.Topic, "topic", c.Kafka.Topic, "Kafka topic for exchange and loss records")
+	fs.StringVar(&c.SensorID, "sensor-id", c.SensorID, "this sensor's name in published records (default: host name)")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: auto, json, console")
 	bindStageFlags(fs, s)
@@ -78,8 +87,13 @@ func (c *sensorConfig) validate() error {
 	if err := c.Sensor.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Outputs) == 0 {
-		errs = append(errs, errors.New("no output: set --output"))
+	if len(c.Outputs) == 0 && len(c.Kafka.Brokers) == 0 {
+		c.Outputs = []string{"jsonl:-"}
+	}
+	if len(c.Kafka.Brokers) > 0 {
+		if err := c.Kafka.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, o := range c.Outputs {
 		kind, _, _ := strings.Cut(o, ":")
@@ -120,9 +134,26 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var consumer flow.Consumer = outs[0]
-	if len(outs) > 1 {
-		consumer = sink.Tee(outs)
+	if len(cfg.Kafka.Brokers) > 0 {
+		pub, err := newKafkaOutput(&cfg, log)
+		if err != nil {
+			finish()
+			return err
+		}
+		outs = append(outs, pub)
+		prev := finish
+		finish = func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := pub.Close(ctx)
+			st := pub.Stats()
+			log.Info("kafka publisher closed", zap.Any("stats", st))
+			return errors.Join(err, prev())
+		}
+	}
+	var consumer flow.Consumer = sink.Tee(outs)
+	if len(outs) == 1 {
+		consumer = outs[0]
 	}
 	s, err := sensor.New(cfg.Sensor, sensor.Settings{Logger: log, Consumer: consumer})
 	if err != nil {
