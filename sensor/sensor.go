@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"time"
@@ -275,5 +274,3 @@ func (s *Sensor) Stats() Stats {
 	defer s.mu.Unlock()
 	return s.stats
 }
-
-var _ = io.EOF

@@ -16,7 +16,6 @@ import (
 	"github.com/apitap/apitap/bus/kafka"
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/sensor"
-	"github.com/apitap/apitap/sensor/capture"
 	"github.com/apitap/apitap/sink"
 )
 
@@ -230,5 +229,3 @@ func openOutputs(specs []string, top int, stdout io.Writer) ([]flow.Consumer, fu
 	}
 	return outs, finish, nil
 }
-
-var _ = capture.DefaultConfig

@@ -8,7 +8,6 @@ package capture
 import (
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/apitap/apitap/sensor/decode"
@@ -160,5 +159,3 @@ func Open(c Config) ([]Source, error) {
 	}
 	return openLive(c)
 }
-
-var _ = io.EOF

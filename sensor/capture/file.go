@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
 
@@ -182,11 +181,7 @@ func (s *fileSource) nextNg(f *Frame) error {
 	if iface, err := s.ng.Interface(ci.InterfaceIndex); err == nil {
 		link = decode.LinkType(iface.LinkType)
 	}
-	wire := ci.Length
-	if wire < len(data) {
-		wire = len(data)
-	}
-	*f = Frame{Data: data, TS: ci.Timestamp.UnixNano(), WireLen: wire, Link: link}
+	*f = frameOf(data, ci, link)
 	return nil
 }
 
@@ -201,5 +196,3 @@ func (s *fileSource) Close() error {
 	}
 	return s.f.Close()
 }
-
-var _ = layers.LinkTypeEthernet

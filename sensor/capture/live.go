@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
+	"sync/atomic"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/afpacket"
 	"github.com/google/gopacket/pcap"
 	"golang.org/x/net/bpf"
@@ -41,7 +42,7 @@ type afSource struct {
 	h         *afpacket.TPacket
 	promiscFD int        // helper socket holding the promiscuous membership, or -1
 	mu        sync.Mutex // guards stats reads against Close
-	recv      uint64
+	recv      atomic.Uint64
 	last      Stats
 }
 
@@ -133,14 +134,8 @@ func (s *afSource) Next(f *Frame) error {
 		}
 		return err
 	}
-	s.mu.Lock()
-	s.recv++
-	s.mu.Unlock()
-	wire := ci.Length
-	if wire < len(data) {
-		wire = len(data)
-	}
-	*f = Frame{Data: data, TS: ci.Timestamp.UnixNano(), WireLen: wire, Link: decode.LinkEthernet}
+	s.recv.Add(1)
+	*f = frameOf(data, ci, decode.LinkEthernet)
 	return nil
 }
 
@@ -148,7 +143,7 @@ func (s *afSource) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.last
-	st.Received = s.recv
+	st.Received = s.recv.Load()
 	if s.h != nil {
 		if _, v3, err := s.h.SocketStats(); err == nil {
 			st.Dropped = uint64(v3.Drops())
@@ -171,12 +166,22 @@ func (s *afSource) Close() error {
 	return nil
 }
 
+// frameOf fills a Frame from a gopacket read; the wire length is never
+// less than what was captured (some drivers report 0).
+func frameOf(data []byte, ci gopacket.CaptureInfo, link decode.LinkType) Frame {
+	wire := ci.Length
+	if wire < len(data) {
+		wire = len(data)
+	}
+	return Frame{Data: data, TS: ci.Timestamp.UnixNano(), WireLen: wire, Link: link}
+}
+
 // pcapSource is the libpcap fallback (any interface libpcap supports).
 type pcapSource struct {
 	h    *pcap.Handle
 	link decode.LinkType
-	mu   sync.Mutex
-	recv uint64
+	mu   sync.Mutex // guards stats reads against Close
+	recv atomic.Uint64
 }
 
 func openPcap(c Config) (Source, error) {
@@ -210,21 +215,15 @@ func (s *pcapSource) Next(f *Frame) error {
 		}
 		return err
 	}
-	s.mu.Lock()
-	s.recv++
-	s.mu.Unlock()
-	wire := ci.Length
-	if wire < len(data) {
-		wire = len(data)
-	}
-	*f = Frame{Data: data, TS: ci.Timestamp.UnixNano(), WireLen: wire, Link: s.link}
+	s.recv.Add(1)
+	*f = frameOf(data, ci, s.link)
 	return nil
 }
 
 func (s *pcapSource) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Received: s.recv}
+	st := Stats{Received: s.recv.Load()}
 	if s.h != nil {
 		if ps, err := s.h.Stats(); err == nil {
 			st.Dropped = uint64(ps.PacketsDropped)
@@ -243,5 +242,3 @@ func (s *pcapSource) Close() error {
 	}
 	return nil
 }
-
-var _ = time.Second
