@@ -1123,6 +1123,14 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 				return -1
 			}
 			if e.Status != 0 && e.Status != c.Status {
+				// The request paired with the response of a neighbour:
+				// when a whole request and a whole response are both
+				// lost, HTTP framing cannot tell (only TCP ACK numbers
+				// could). The issue allows it when the record carries a
+				// damage flag; checked below against the drops.
+				if e.Flags&flow.FlagGap != 0 {
+					return 0
+				}
 				return -1
 			}
 			if e.Flags&nsDamage == 0 {
@@ -1180,6 +1188,9 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 			if j < 0 {
 				problems[port] = append(problems[port], fmt.Sprintf("record %d stands for no exchange of the client's (wrong method, target or status): %s", i, nsDescribe(e)))
 				continue
+			}
+			if sc[i][j] == 0 && !touched[port][j] && !touched[port][j+1] {
+				problems[port] = append(problems[port], fmt.Sprintf("record %d pairs exchange %d with another status, but no drop touched it or the next one: %s", i, j, nsDescribe(e)))
 			}
 			if e.Flags&nsDamage == 0 {
 				if d := nsDiff(e, tc[j], capBytes); len(d) > 0 {
