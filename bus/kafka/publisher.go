@@ -714,14 +714,33 @@ func (p *Publisher) run() {
 }
 
 // finish drains on Close: publish the last loss records, then close the
-// client, which sends every pending batch and waits for it to settle.
-// Losses from that last flight are counted in Close's error, not sent.
+// client, which sends every pending batch and waits for it to settle. If
+// that last flight lost records, a synchronous writer on the same transport
+// reports them, so that a nil error from Close means every loss reached
+// Kafka; what even that cannot send is counted in Close's error.
 func (p *Publisher) finish() {
 	if p.abortCtx.Err() == nil {
 		p.flushLosses(true)
 	}
 	if err := p.w.Close(); err != nil {
 		p.log.Warn("kafka writer close", zap.Error(err))
+	}
+	p.mu.Lock()
+	dirty := p.lossDirty
+	p.mu.Unlock()
+	if dirty && p.abortCtx.Err() == nil {
+		last := p.w // configuration only: the closed writer's state is not reused
+		p.w = &kafkago.Writer{
+			Addr: last.Addr, Topic: last.Topic, Balancer: &kafkago.Hash{},
+			MaxAttempts: last.MaxAttempts, BatchTimeout: time.Millisecond,
+			ReadTimeout: last.ReadTimeout, WriteTimeout: last.WriteTimeout,
+			RequiredAcks: last.RequiredAcks, Completion: last.Completion,
+			Compression: last.Compression, Transport: last.Transport, ErrorLogger: last.ErrorLogger,
+		}
+		p.flushLosses(true)
+		if err := p.w.Close(); err != nil {
+			p.log.Warn("kafka writer close", zap.Error(err))
+		}
 	}
 	p.stopTrans()
 	p.transport.CloseIdleConnections()
