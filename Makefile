@@ -10,14 +10,16 @@ FUZZTIME  ?= 5s
 BENCHTIME ?= 1s
 PKGS      := ./...
 
-.PHONY: all deps build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean generate check-generated
+.PHONY: all deps services build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean generate check-generated
 
 all: build
 
 # System packages: libpcap (cgo capture + BPF compiler), tshark (golden
 # corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
-# tests). Installed only when missing; needs root (CI runs as root).
-DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler
+# tests), clickhouse-server/-client (storage integration tests; `services`
+# starts it on loopback). Installed only when missing; needs root (CI runs
+# as root).
+DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler clickhouse-server clickhouse-client
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -27,26 +29,30 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The servers the integration tests talk to: ClickHouse on 127.0.0.1:9000
+# (scripts/clickhouse.sh; a no-op when one already answers). Kafka needs no
+# server: the tests start a Kafka-protocol broker (kfake) in process.
+services: deps
+	@scripts/clickhouse.sh start
+
 build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/apitap
 
-# The main job on the embedded default: replay the bundled sample capture
-# through the sensor and print a readable summary (the records go to
-# out/sample.jsonl).
+# The main job on the embedded default: sensor + analyzer in one process
+# (`apitap run`, joined by the in-memory bus, no servers) over the bundled
+# sample capture; prints the summary, writes the result files to out/.
 run: build
-	@mkdir -p out
-	./$(BIN) sensor --pcap $(SAMPLE) --output summary --output jsonl:out/sample.jsonl --log-format console
-	@echo "records: out/sample.jsonl ($$(wc -l < out/sample.jsonl) lines)"
+	./$(BIN) run --pcap $(SAMPLE) --out out
 
 # The test command CI runs: lint, the generated-code check, unit and
 # integration tests, the race detector on the concurrent packages (the
 # process-level tests, which gain nothing from it, are skipped there), and
 # a short run of every fuzz target.
-test: deps lint check-generated test-unit fuzz
+test: deps services lint check-generated test-unit fuzz
 
 test-unit:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -race -timeout 10m -skip 'Namespace|Live|Memory|Corpus' ./sensor/... ./sink/ ./bus/...
+	$(GO) test -count=1 -race -timeout 10m -skip 'Namespace|Live|Memory|Corpus' ./sensor/... ./sink/ ./bus/... ./analyzer/...
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)

@@ -269,6 +269,18 @@ func (s *Sensor) Run(ctx context.Context) error {
 }
 
 // Stats returns the most recent counters (exact once Run has returned).
+// Progress reports how far a file replay has read: bytes read and the
+// files' total size (0 when unknown: a pipe or a live capture). Safe to
+// call while Run runs.
+func (s *Sensor) Progress() (read, total uint64) {
+	for _, src := range s.sources {
+		st := src.Stats()
+		read += st.FileBytes
+		total += st.FileSize
+	}
+	return read, total
+}
+
 func (s *Sensor) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()

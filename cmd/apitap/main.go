@@ -1,6 +1,9 @@
 // Command apitap is the passive API traffic sensor and analyzer.
 //
 //	apitap sensor   capture (pcap file or live interface) → HTTP exchanges → outputs
+//	apitap analyzer Kafka → analysis → ClickHouse (a consumer group)
+//	apitap run      sensor + analyzer in one process, no servers needed
+//	apitap migrate  apply the ClickHouse schema
 //	apitap version  print the version
 //
 // main is the only place that exits; everything below returns errors.
@@ -26,12 +29,21 @@ Usage:
   apitap <command> [flags]
 
 Commands:
+  run       sensor + analyzer in one process (no servers needed): a capture
+            file or interface in, an API inventory and a summary out
   sensor    capture traffic (pcap/pcapng file or live interface), reassemble
             TCP, parse HTTP/1.x and write one record per request/response
+            (JSON Lines, summary, or Kafka)
+  analyzer  consume the sensors' records from Kafka (a consumer group) and
+            store the results in ClickHouse
+  migrate   create or upgrade the ClickHouse schema
   version   print the version and exit
   help      show this help, or "apitap help <command>" for a command's flags
 
 Examples:
+  apitap run --pcap capture.pcap --out results/
+  apitap sensor --iface eth1 --kafka k1:9092 --topic apitap.exchanges
+  apitap analyzer --kafka k1:9092 --group apitap-analyzer --clickhouse clickhouse://ch:9000/apitap
   apitap sensor --pcap capture.pcap --output jsonl:-
   apitap sensor --iface eth1 --bpf 'tcp port 80 or tcp port 8080' --output jsonl:/var/log/apitap.jsonl
   apitap sensor --config /etc/apitap/apitap.yaml
@@ -70,6 +82,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "sensor":
 		return runSensor(ctx, args[1:], stdout, stderr)
+	case "analyzer":
+		return runAnalyzer(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runRun(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "apitap %s\n", version)
 		return nil

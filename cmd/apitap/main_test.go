@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,8 +130,13 @@ func TestEveryKnobDocumented(t *testing.T) {
 	walk = func(prefix string, v reflect.Type) {
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Field(i)
-			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			parts := strings.Split(f.Tag.Get("yaml"), ",")
+			tag := parts[0]
 			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			if slices.Contains(parts[1:], "inline") {
+				walk(prefix, f.Type)
 				continue
 			}
 			if tag == "" {
@@ -148,20 +154,29 @@ func TestEveryKnobDocumented(t *testing.T) {
 		}
 	}
 	walk("", reflect.TypeOf(sensorConfig{}))
+	walk("", reflect.TypeOf(runConfig{}))
+	walk("", reflect.TypeOf(analyzerConfig{}))
 	for _, k := range keys {
 		if !bytes.Contains(doc, []byte("`"+k+"`")) {
 			t.Errorf("docs/config.md does not document `%s`", k)
 		}
 	}
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c := defaultSensorConfig()
 	var p string
-	bindSensorFlags(fs, &c, &p)
-	fs.VisitAll(func(f *flag.Flag) {
-		if !bytes.Contains(doc, []byte("--"+f.Name)) {
-			t.Errorf("docs/config.md does not document --%s", f.Name)
-		}
-	})
+	sc, rc, ac := defaultSensorConfig(), defaultRunConfig(), defaultAnalyzerConfig()
+	binders := map[string]func(fs *flag.FlagSet){
+		"sensor":   func(fs *flag.FlagSet) { bindSensorFlags(fs, &sc, &p) },
+		"run":      func(fs *flag.FlagSet) { bindRunFlags(fs, &rc, &p) },
+		"analyzer": func(fs *flag.FlagSet) { bindAnalyzerFlags(fs, &ac, &p) },
+	}
+	for name, bind := range binders {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		bind(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			if !bytes.Contains(doc, []byte("--"+f.Name)) {
+				t.Errorf("docs/config.md does not document --%s (%s)", f.Name, name)
+			}
+		})
+	}
 }
 
 // The example configuration in deploy/ loads and validates.

@@ -65,17 +65,8 @@ Flags:
 `
 
 func bindSensorFlags(fs *flag.FlagSet, c *sensorConfig, configPath *string) {
-	s := &c.Sensor
 	fs.StringVar(configPath, "config", "", "YAML configuration file")
-	fs.StringVar(&s.Capture.File, "pcap", s.Capture.File, "read a pcap or pcapng file (- for stdin)")
-	fs.StringVar(&s.Capture.Interface, "iface", s.Capture.Interface, "capture live on this interface")
-	fs.StringVar((*string)(&s.Capture.Engine), "engine", string(s.Capture.Engine), "live capture engine: auto, afpacket, pcap")
-	fs.StringVar(&s.Capture.BPF, "bpf", s.Capture.BPF, "BPF filter expression (tcpdump syntax)")
-	fs.IntVar(&s.Capture.Snaplen, "snaplen", s.Capture.Snaplen, "bytes captured per frame")
-	fs.BoolVar(&s.Capture.Promisc, "promisc", s.Capture.Promisc, "promiscuous mode")
-	fs.IntVar(&s.Capture.Fanout, "fanout", s.Capture.Fanout, "AF_PACKET fanout sockets (reader goroutines)")
-	fs.IntVar(&s.Capture.RingMiB, "ring-mib", s.Capture.RingMiB, "capture ring/buffer size per socket, MiB")
-	fs.IntVar(&s.Workers, "workers", s.Workers, "reassembly/HTTP workers (flows are sharded by hash)")
+	bindCaptureFlags(fs, &c.Sensor)
 	fs.Var(&stringList{p: &c.Outputs}, "output", "output: jsonl:-, jsonl:PATH, summary, summary:PATH, null (repeatable; default jsonl:- unless --kafka)")
 	fs.IntVar(&c.SummaryTop, "summary-top", c.SummaryTop, "endpoint rows in the summary output")
 	fs.IntVar(&c.MemoryLimitMiB, "memory-limit-mib", c.MemoryLimitMiB, "soft memory limit of the process in MiB (0: none)")
@@ -85,7 +76,20 @@ func bindSensorFlags(fs *flag.FlagSet, c *sensorConfig, configPath *string) {
 	fs.StringVar(&c.SensorID, "sensor-id", c.SensorID, "this sensor's name in published records (default: host name)")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: auto, json, console")
-	bindStageFlags(fs, s)
+	bindStageFlags(fs, &c.Sensor)
+}
+
+// bindCaptureFlags binds the capture and worker flags shared by sensor and run.
+func bindCaptureFlags(fs *flag.FlagSet, s *sensor.Config) {
+	fs.StringVar(&s.Capture.File, "pcap", s.Capture.File, "read a pcap or pcapng file (- for stdin)")
+	fs.StringVar(&s.Capture.Interface, "iface", s.Capture.Interface, "capture live on this interface")
+	fs.StringVar((*string)(&s.Capture.Engine), "engine", string(s.Capture.Engine), "live capture engine: auto, afpacket, pcap")
+	fs.StringVar(&s.Capture.BPF, "bpf", s.Capture.BPF, "BPF filter expression (tcpdump syntax)")
+	fs.IntVar(&s.Capture.Snaplen, "snaplen", s.Capture.Snaplen, "bytes captured per frame")
+	fs.BoolVar(&s.Capture.Promisc, "promisc", s.Capture.Promisc, "promiscuous mode")
+	fs.IntVar(&s.Capture.Fanout, "fanout", s.Capture.Fanout, "AF_PACKET fanout sockets (reader goroutines)")
+	fs.IntVar(&s.Capture.RingMiB, "ring-mib", s.Capture.RingMiB, "capture ring/buffer size per socket, MiB")
+	fs.IntVar(&s.Workers, "workers", s.Workers, "reassembly/HTTP workers (flows are sharded by hash)")
 }
 
 func (c *sensorConfig) validate() error {

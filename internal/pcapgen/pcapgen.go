@@ -28,6 +28,11 @@ type Options struct {
 	MSS int
 	// Host is the Host header; default "api.example.com".
 	Host string
+	// Hosts > 1 spreads the exchanges over that many hosts,
+	// svc0.example.com, svc1.example.com, ... (exchange i goes to i mod
+	// Hosts), instead of Host: Kafka keys by host, so this spreads a
+	// replay over partitions.
+	Hosts int
 	// GzipShare is the share of item responses sent gzip-encoded (0..1).
 	GzipShare float64
 	// SYNFlood adds this many half-open connections (a SYN each, never
@@ -142,6 +147,9 @@ type gen struct {
 }
 
 func (g *gen) exchange(i int, o Options) (req, resp []byte) {
+	if o.Hosts > 1 {
+		o.Host = fmt.Sprintf("svc%d.example.com", i%o.Hosts)
+	}
 	r := g.rnd.Intn(10)
 	var body []byte
 	status, reason := 200, "OK"

@@ -45,6 +45,10 @@ type Stats struct {
 	// BadRecords counts file records that could not be read (e.g. a record
 	// length beyond the format's limit); reading stops at the first one.
 	BadRecords uint64
+	// FileBytes is how much of a capture file has been read (in the
+	// reader's 1 MiB chunks), and FileSize the file's size (0 for a pipe
+	// or a live source): together, the progress of a file replay.
+	FileBytes, FileSize uint64
 }
 
 // Source yields frames.

@@ -38,6 +38,21 @@ type fileSource struct {
 	filtered  atomic.Uint64
 	bad       atomic.Uint64
 	truncated atomic.Bool
+	read      atomic.Uint64 // file bytes handed to the bufio.Reader
+	size      uint64
+}
+
+// countingReader counts the bytes read from the file: one atomic add per
+// 1 MiB refill of the bufio.Reader, not per record.
+type countingReader struct {
+	f *os.File
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
 }
 
 // OpenFile opens a pcap or pcapng file ("-" is standard input). A non-empty
@@ -52,7 +67,11 @@ func OpenFile(path, filter string, snaplen int) (Source, error) {
 			return nil, fmt.Errorf("capture: %w", err)
 		}
 	}
-	s := &fileSource{f: f, r: bufio.NewReaderSize(f, 1<<20)}
+	s := &fileSource{f: f}
+	s.r = bufio.NewReaderSize(countingReader{f, &s.read}, 1<<20)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		s.size = uint64(fi.Size())
+	}
 	magic, err := s.r.Peek(4)
 	if err != nil {
 		f.Close()
@@ -187,7 +206,8 @@ func (s *fileSource) nextNg(f *Frame) error {
 
 func (s *fileSource) Stats() Stats {
 	return Stats{Received: s.received.Load(), Filtered: s.filtered.Load(),
-		BadRecords: s.bad.Load(), TruncatedFile: s.truncated.Load()}
+		BadRecords: s.bad.Load(), TruncatedFile: s.truncated.Load(),
+		FileBytes: s.read.Load(), FileSize: s.size}
 }
 
 func (s *fileSource) Close() error {

@@ -1,0 +1,251 @@
+// Package report is the analyzer's output folder for `apitap run --out DIR`:
+// machine-readable files (endpoints.json, loss.json) and a readable summary
+// (summary.txt, also printed on the terminal). It is an analyzer.Sink that
+// keeps what it needs in memory, bounded, and writes the files on Close.
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apitap/apitap/analyzer"
+)
+
+// File names written into the output folder (a contract: scripts read them).
+const (
+	EndpointsFile = "endpoints.json"
+	LossFile      = "loss.json"
+	SummaryFile   = "summary.txt"
+)
+
+// Endpoint is one line of endpoints.json.
+type Endpoint struct {
+	Host         string    `json:"host"`
+	Method       string    `json:"method"`
+	Endpoint     string    `json:"endpoint"`
+	State        string    `json:"state"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	Requests     uint64    `json:"requests"`
+	ClientErrors uint64    `json:"client_errors"`
+	ServerErrors uint64    `json:"server_errors"`
+}
+
+// Loss is one line of loss.json: a sensor's report that it was blind.
+type Loss struct {
+	SensorID    string    `json:"sensor_id"`
+	Sequence    uint64    `json:"sequence"`
+	Stage       string    `json:"stage"`
+	Reason      string    `json:"reason"`
+	Unit        string    `json:"unit"`
+	Count       uint64    `json:"count"`
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+}
+
+// Report collects rows. Replays are harmless: endpoint rows replace older
+// versions, loss rows are keyed by sensor and sequence, and exchange counts
+// skip sequence numbers at or below the highest one already counted per
+// sensor (the in-memory bus delivers each sensor's records in order).
+type Report struct {
+	// MaxLoss bounds the loss rows kept (the rest are summed). Default 10000.
+	MaxLoss int
+
+	mu        sync.Mutex
+	endpoints map[[3]string]analyzer.EndpointRow
+	loss      map[lossKey]analyzer.LossRow
+	lossOver  uint64
+	seen      map[string]uint64 // sensor id -> highest sequence counted
+	exchanges uint64
+	status    [6]uint64 // none, 1xx..5xx
+	reqBytes  uint64
+	respBytes uint64
+	first     time.Time
+	last      time.Time
+}
+
+type lossKey struct {
+	sensor string
+	seq    uint64
+}
+
+// New returns an empty Report.
+func New() *Report {
+	return &Report{MaxLoss: 10000, endpoints: map[[3]string]analyzer.EndpointRow{},
+		loss: map[lossKey]analyzer.LossRow{}, seen: map[string]uint64{}}
+}
+
+// Write folds a batch's rows in (analyzer.Sink).
+func (r *Report) Write(_ context.Context, res *analyzer.Result) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hw := map[string]uint64{}
+	for i := range res.Exchanges {
+		x := &res.Exchanges[i]
+		if x.Sequence <= r.seen[x.SensorID] {
+			continue // already counted (a replayed batch)
+		}
+		hw[x.SensorID] = max(hw[x.SensorID], x.Sequence)
+		r.exchanges++
+		r.status[min(int(x.Status)/100, 5)]++
+		r.reqBytes += x.RequestBytes
+		r.respBytes += x.ResponseBytes
+		if r.first.IsZero() || x.Time.Before(r.first) {
+			r.first = x.Time
+		}
+		if x.Time.After(r.last) {
+			r.last = x.Time
+		}
+	}
+	for id, s := range hw {
+		r.seen[id] = max(r.seen[id], s)
+	}
+	for _, e := range res.Endpoints {
+		k := [3]string{e.Host, e.Method, e.Endpoint}
+		if cur, ok := r.endpoints[k]; !ok || e.Version >= cur.Version {
+			r.endpoints[k] = e
+		}
+	}
+	for _, l := range res.Losses {
+		k := lossKey{l.SensorID, l.Sequence}
+		if _, ok := r.loss[k]; !ok && len(r.loss) >= r.MaxLoss {
+			r.lossOver += l.Count
+			continue
+		}
+		r.loss[k] = l
+	}
+	return nil
+}
+
+// Exchanges is the number of distinct exchanges counted.
+func (r *Report) Exchanges() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exchanges
+}
+
+// Endpoints returns the inventory sorted by host, method, endpoint.
+func (r *Report) Endpoints() []Endpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Endpoint, 0, len(r.endpoints))
+	for _, e := range r.endpoints {
+		out = append(out, Endpoint{Host: e.Host, Method: e.Method, Endpoint: e.Endpoint, State: e.State,
+			FirstSeen: e.FirstSeen.UTC(), LastSeen: e.LastSeen.UTC(), Requests: e.Requests,
+			ClientErrors: e.ClientErrors, ServerErrors: e.ServerErrors})
+	}
+	slices.SortFunc(out, func(a, b Endpoint) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Method, b.Method), cmp.Compare(a.Endpoint, b.Endpoint))
+	})
+	return out
+}
+
+// Losses returns the loss rows sorted by sensor and sequence.
+func (r *Report) Losses() []Loss {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Loss, 0, len(r.loss))
+	for _, l := range r.loss {
+		out = append(out, Loss{SensorID: l.SensorID, Sequence: l.Sequence, Stage: l.Stage, Reason: l.Reason,
+			Unit: l.Unit, Count: l.Count, WindowStart: l.WindowStart.UTC(), WindowEnd: l.WindowEnd.UTC()})
+	}
+	slices.SortFunc(out, func(a, b Loss) int {
+		return cmp.Or(cmp.Compare(a.SensorID, b.SensorID), cmp.Compare(a.Sequence, b.Sequence))
+	})
+	return out
+}
+
+// WriteDir writes the files into dir (created if missing).
+func (r *Report) WriteDir(dir string, top int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, EndpointsFile), r.Endpoints()); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, LossFile), r.Losses()); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		return err
+	}
+	r.Summary(f, top)
+	return f.Close()
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path) // readers never see half a file
+}
+
+// Summary writes the readable report: totals, the busiest endpoints, and
+// every loss the sensors reported.
+func (r *Report) Summary(w io.Writer, top int) {
+	eps := r.Endpoints()
+	losses := r.Losses()
+	r.mu.Lock()
+	n, st, rq, rs, first, last, over := r.exchanges, r.status, r.reqBytes, r.respBytes, r.first, r.last, r.lossOver
+	r.mu.Unlock()
+	hosts := map[string]bool{}
+	for _, e := range eps {
+		hosts[e.Host] = true
+	}
+	fmt.Fprintf(w, "apitap: %d exchanges, %d endpoints on %d hosts", n, len(eps), len(hosts))
+	if !first.IsZero() {
+		fmt.Fprintf(w, ", %s .. %s", first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "\nstatus: 2xx %d  3xx %d  4xx %d  5xx %d  1xx %d  no response %d\n", st[2], st[3], st[4], st[5], st[1], st[0])
+	fmt.Fprintf(w, "bytes: requests %d, responses %d\n\n", rq, rs)
+	if len(eps) > 0 {
+		slices.SortStableFunc(eps, func(a, b Endpoint) int { return cmp.Compare(b.Requests, a.Requests) })
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REQUESTS\t4XX\t5XX\tMETHOD\tHOST\tENDPOINT\tSTATE")
+		for i, e := range eps {
+			if i == top {
+				fmt.Fprintf(tw, "...\t\t\t\t\t(%d more endpoints)\t\n", len(eps)-top)
+				break
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Requests, e.ClientErrors, e.ServerErrors, e.Method, e.Host, e.Endpoint, e.State)
+		}
+		tw.Flush()
+	}
+	if len(losses) > 0 || over > 0 {
+		agg := map[[3]string]uint64{}
+		for _, l := range losses {
+			agg[[3]string{l.Stage, l.Reason, l.Unit}] += l.Count
+		}
+		keys := make([][3]string, 0, len(agg))
+		for k := range agg {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b [3]string) int {
+			return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		})
+		fmt.Fprintln(w, "\nsensor loss (the sensor was blind to part of the traffic):")
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-10s %-22s %d %s\n", k[0], k[1], agg[k], k[2])
+		}
+		if over > 0 {
+			fmt.Fprintf(w, "  (more loss records than kept: %d units)\n", over)
+		}
+	} else {
+		fmt.Fprintln(w, "\nsensor loss: none reported")
+	}
+}

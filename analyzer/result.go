@@ -1,0 +1,142 @@
+package analyzer
+
+import (
+	"context"
+	"time"
+)
+
+// Sink stores what the analyzer derived from a batch of records.
+//
+// Write returns nil only once every row of r is durably stored: the caller
+// acknowledges (commits) the batch's input records after that and never
+// before, so a Sink that fails or is interrupted loses nothing. Write may be
+// called again with rows it already stored (a replay after a crash or a
+// consumer-group rebalance); a Sink must store rows so that such a replay
+// does not change what queries see (docs/storage.md: every table is keyed so
+// that the same row twice collapses to one).
+//
+// Ownership: r and its slices belong to the caller and are reused after
+// Write returns; a Sink that keeps rows must copy them.
+type Sink interface {
+	Write(ctx context.Context, r *Result) error
+}
+
+// Result is the rows derived from one batch of records.
+type Result struct {
+	Exchanges []ExchangeRow
+	Endpoints []EndpointRow
+	Findings  []FindingRow
+	Losses    []LossRow
+}
+
+// Reset empties r, keeping its capacity.
+func (r *Result) Reset() {
+	r.Exchanges = r.Exchanges[:0]
+	r.Endpoints = r.Endpoints[:0]
+	r.Findings = r.Findings[:0]
+	r.Losses = r.Losses[:0]
+}
+
+// Len is the number of rows in r.
+func (r *Result) Len() int {
+	return len(r.Exchanges) + len(r.Endpoints) + len(r.Findings) + len(r.Losses)
+}
+
+// ExchangeRow is the stored metadata of one exchange (table exchanges). It
+// holds no body, no raw credential and no raw path: the endpoint template,
+// the query parameter names and the credential's keyed fingerprint stand in
+// for them. (SensorID, Sequence) identify the record; a replayed record
+// produces an identical row.
+type ExchangeRow struct {
+	Time     time.Time // request start (capture clock)
+	SensorID string
+	Sequence uint64
+
+	ClientIP   string
+	ClientPort uint16
+	ServerIP   string
+	ServerPort uint16
+	VLAN       uint16
+	VNI        uint32
+
+	// Principal is the caller's credential fingerprint (keyed HMAC from the
+	// sensor), empty for an unauthenticated call; PrincipalType is its
+	// scheme ("bearer", "basic", "apikey", "cookie", ...).
+	Principal     string
+	PrincipalType string
+
+	Host      string
+	Method    string
+	Endpoint  string   // route template, e.g. /api/users/{id}
+	QueryKeys []string // query parameter names, in order, without values
+
+	Status        uint16 // 0: no response
+	RequestBytes  uint64 // body bytes on the wire
+	ResponseBytes uint64
+	RequestType   string // content type
+	ResponseType  string
+	LatencyMicros uint32 // request start to response end
+	Flags         []string
+}
+
+// EndpointRow is the current state of one inventory entry (table
+// endpoints): a newer Version replaces an older row of the same
+// host/method/endpoint.
+type EndpointRow struct {
+	Host     string
+	Method   string
+	Endpoint string
+	// State is the inventory state: "observed" until specs are loaded, then
+	// the states of docs/inventory.md.
+	State     string
+	FirstSeen time.Time
+	LastSeen  time.Time
+	// Requests, ClientErrors and ServerErrors are the analyzer's running
+	// counts (they may count a replayed record twice; exact counts come from
+	// exchanges FINAL).
+	Requests     uint64
+	ClientErrors uint64
+	ServerErrors uint64
+	Version      uint64 // nanoseconds since the epoch of the update
+}
+
+// FindingRow is one finding (table findings): sensitive data, anomalous
+// access, shadow or zombie endpoints. ID is stable for the finding, so the
+// row with the highest Version is its current state.
+type FindingRow struct {
+	ID         string
+	Time       time.Time // first evidence
+	Kind       string    // "inventory", "sensitive_data", "anomaly"
+	Type       string    // e.g. "shadow_endpoint", "email", "bola_enumeration"
+	Severity   string    // "info", "low", "medium", "high", "critical"
+	Confidence string    // "confirmed", "likely", "possible"
+	Host       string
+	Method     string
+	Endpoint   string
+	ClientIP   string
+	Principal  string
+	Location   string // e.g. "response.body:$.user.email"
+	Count      uint64
+	FirstSeen  time.Time
+	LastSeen   time.Time
+	Summary    string
+	Evidence   string // JSON object; never raw sensitive values
+	Version    uint64
+}
+
+// LossRow is one sensor loss record (table loss).
+type LossRow struct {
+	SensorID    string
+	Sequence    uint64
+	Stage       string
+	Reason      string
+	Unit        string
+	Count       uint64
+	WindowStart time.Time
+	WindowEnd   time.Time
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, r *Result) error
+
+func (f SinkFunc) Write(ctx context.Context, r *Result) error { return f(ctx, r) }

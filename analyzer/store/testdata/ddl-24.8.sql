@@ -1,0 +1,93 @@
+CREATE TABLE IF NOT EXISTS `apitap`.`exchanges`
+(
+    time            DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    sensor_id       LowCardinality(String),
+    sequence        UInt64 CODEC(Delta, ZSTD(1)),
+    client_ip       String CODEC(ZSTD(1)),
+    client_port     UInt16 CODEC(ZSTD(1)),
+    server_ip       LowCardinality(String),
+    server_port     UInt16 CODEC(ZSTD(1)),
+    vlan            UInt16 CODEC(ZSTD(1)),
+    vni             UInt32 CODEC(ZSTD(1)),
+    principal       String CODEC(ZSTD(1)),
+    principal_type  LowCardinality(String),
+    host            LowCardinality(String),
+    method          LowCardinality(String),
+    endpoint        LowCardinality(String),
+    query_keys      Array(LowCardinality(String)),
+    status          UInt16 CODEC(ZSTD(1)),
+    request_bytes   UInt64 CODEC(ZSTD(1)),
+    response_bytes  UInt64 CODEC(ZSTD(1)),
+    request_type    LowCardinality(String),
+    response_type   LowCardinality(String),
+    latency_us      UInt32 CODEC(ZSTD(1)),
+    flags           Array(LowCardinality(String)),
+    ingested_at     DateTime DEFAULT now() CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (host, time, sensor_id, sequence)
+TTL toDateTime(time) + INTERVAL 30 DAY
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `apitap`.`endpoints`
+(
+    host            LowCardinality(String),
+    method          LowCardinality(String),
+    endpoint        String CODEC(ZSTD(1)),
+    state           LowCardinality(String),
+    first_seen      DateTime64(3, 'UTC'),
+    last_seen       DateTime64(3, 'UTC'),
+    requests        UInt64,
+    client_errors   UInt64,
+    server_errors   UInt64,
+    version         UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (host, method, endpoint)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `apitap`.`findings`
+(
+    id              String,
+    time            DateTime64(3, 'UTC'),
+    kind            LowCardinality(String),
+    type            LowCardinality(String),
+    severity        LowCardinality(String),
+    confidence      LowCardinality(String),
+    host            LowCardinality(String),
+    method          LowCardinality(String),
+    endpoint        LowCardinality(String),
+    client_ip       String CODEC(ZSTD(1)),
+    principal       String CODEC(ZSTD(1)),
+    location        String CODEC(ZSTD(1)),
+    count           UInt64,
+    first_seen      DateTime64(3, 'UTC'),
+    last_seen       DateTime64(3, 'UTC'),
+    summary         String CODEC(ZSTD(3)),
+    evidence        String CODEC(ZSTD(3)),
+    version         UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(time)
+ORDER BY (kind, type, host, id)
+TTL toDateTime(last_seen) + INTERVAL 30 DAY
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS `apitap`.`loss`
+(
+    sensor_id       LowCardinality(String),
+    sequence        UInt64,
+    stage           LowCardinality(String),
+    reason          LowCardinality(String),
+    unit            LowCardinality(String),
+    count           UInt64,
+    window_start    DateTime64(3, 'UTC'),
+    window_end      DateTime64(3, 'UTC'),
+    ingested_at     DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(window_end)
+ORDER BY (sensor_id, window_end, sequence)
+TTL toDateTime(window_end) + INTERVAL 30 DAY
+SETTINGS index_granularity = 8192;

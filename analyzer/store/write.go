@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.uber.org/zap"
+
+	"github.com/apitap/apitap/analyzer"
+)
+
+type tableID int
+
+const (
+	tExchanges tableID = iota
+	tEndpoints
+	tFindings
+	tLoss
+	numTables
+)
+
+// tableNames are the tables a Write inserts into (the Distributed tables
+// in cluster mode).
+var tableNames = [numTables]string{"exchanges", "endpoints", "findings", "loss"}
+
+// tableColumns are the explicit column lists of the INSERTs, in the order
+// the append functions fill them. ingested_at is left to its DEFAULT.
+var tableColumns = [numTables][]string{
+	tExchanges: {"time", "sensor_id", "sequence", "client_ip", "client_port", "server_ip", "server_port", "vlan", "vni",
+		"principal", "principal_type", "host", "method", "endpoint", "query_keys", "status", "request_bytes",
+		"response_bytes", "request_type", "response_type", "latency_us", "flags"},
+	tEndpoints: {"host", "method", "endpoint", "state", "first_seen", "last_seen", "requests", "client_errors",
+		"server_errors", "version"},
+	tFindings: {"id", "time", "kind", "type", "severity", "confidence", "host", "method", "endpoint", "client_ip",
+		"principal", "location", "count", "first_seen", "last_seen", "summary", "evidence", "version"},
+	tLoss: {"sensor_id", "sequence", "stage", "reason", "unit", "count", "window_start", "window_end"},
+}
+
+func rowCount(t tableID, r *analyzer.Result) int {
+	switch t {
+	case tExchanges:
+		return len(r.Exchanges)
+	case tEndpoints:
+		return len(r.Endpoints)
+	case tFindings:
+		return len(r.Findings)
+	default:
+		return len(r.Losses)
+	}
+}
+
+// Write stores every row of r: one INSERT per non-empty table, each
+// retried with exponential backoff (RetryMin doubling to RetryMax) until
+// it succeeds or ctx ends. It returns nil once ClickHouse has acknowledged
+// every table, ctx's error if ctx ended first (tables already acknowledged
+// stay written: a replay of r collapses with them), or the error of a
+// permanent failure (rows that cannot be encoded for the table's columns).
+// r is not retained.
+func (s *Store) Write(ctx context.Context, r *analyzer.Result) error {
+	if r == nil {
+		return nil
+	}
+	sc := s.scratch.Get().(*scratch)
+	defer s.scratch.Put(sc)
+	for t := range numTables {
+		if rowCount(t, r) == 0 {
+			continue
+		}
+		if err := s.insert(ctx, t, r, sc); err != nil {
+			s.stats.failedWrites.Add(1)
+			return err
+		}
+	}
+	return nil
+}
+
+// permanentError is a failure that a retry cannot fix.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func (s *Store) insert(ctx context.Context, t tableID, r *analyzer.Result, sc *scratch) error {
+	wait := s.cfg.RetryMin
+	blocked := false
+	defer func() {
+		if blocked {
+			s.stats.blockedNow.Add(^uint64(0))
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.insertOnce(ctx, t, r, sc)
+		if err == nil {
+			n := uint64(rowCount(t, r))
+			s.stats.rows[t].Add(n)
+			s.stats.inserts.Add(1)
+			if attempt > 1 {
+				s.log.Info("clickhouse insert succeeded after retries", zap.String("table", tableNames[t]),
+					zap.Int("attempts", attempt), zap.Uint64("rows", n))
+			}
+			return nil
+		}
+		s.stats.errors.Add(1)
+		s.stats.lastErrorMu.Lock()
+		s.stats.lastError = err.Error()
+		s.stats.lastErrorMu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var perm permanentError
+		if errors.As(err, &perm) {
+			s.log.Error("clickhouse insert failed permanently", zap.String("table", tableNames[t]), zap.Error(err))
+			return fmt.Errorf("clickhouse: insert into %s: %w", tableNames[t], perm.error)
+		}
+		if !blocked {
+			blocked = true
+			s.stats.blockedNow.Add(1)
+		}
+		// full jitter in [wait/2, wait): writers that failed together do
+		// not come back together
+		d := wait/2 + rand.N(wait/2+1)
+		s.log.Warn("clickhouse insert failed, retrying", zap.String("table", tableNames[t]),
+			zap.Int("attempt", attempt), zap.Duration("wait", d), zap.Int32("code", exceptionCode(err)), zap.Error(err))
+		s.stats.retries.Add(1)
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+		wait = min(2*wait, s.cfg.RetryMax)
+	}
+}
+
+// insertOnce is one attempt: prepare, append every column, send.
+func (s *Store) insertOnce(ctx context.Context, t tableID, r *analyzer.Result, sc *scratch) error {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	if s.cfg.Cluster != "" {
+		// acknowledge only once every shard has the rows, not when they
+		// sit in the Distributed table's local queue
+		actx = clickhouse.Context(actx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
+	}
+	b, err := s.conn.PrepareBatch(actx, s.queries[t])
+	if err != nil {
+		return err
+	}
+	if err := appendTable(b, t, r, sc); err != nil {
+		_ = b.Abort()
+		return permanentError{err}
+	}
+	return b.Send()
+}
+
+// scratch holds one reusable slice per Go column type: the driver copies a
+// column's values on Append, so the same slice is refilled for the next
+// column of that type.
+type scratch struct {
+	times []time.Time
+	strs  []string
+	u64   []uint64
+	u32   []uint32
+	u16   []uint16
+}
+
+// fill refills *buf with f of every row and appends it to column i.
+func fill[T, R any](b driver.Batch, i int, buf *[]T, rows []R, f func(*R) T) error {
+	v := (*buf)[:0]
+	for k := range rows {
+		v = append(v, f(&rows[k]))
+	}
+	*buf = v
+	if err := b.Column(i).Append(v); err != nil {
+		return fmt.Errorf("column %d: %w", i, err)
+	}
+	return nil
+}
+
+// fillArrays appends f of every row to the Array column i row by row: the
+// driver's whole-column Append of [][]string goes through reflection and
+// allocates per element, its AppendRow of a []string does not.
+func fillArrays[R any](b driver.Batch, i int, rows []R, f func(*R) []string) error {
+	col := b.Column(i)
+	for k := range rows {
+		if err := col.AppendRow(f(&rows[k])); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func appendTable(b driver.Batch, t tableID, r *analyzer.Result, sc *scratch) error {
+	switch t {
+	case tExchanges:
+		return appendExchanges(b, r.Exchanges, sc)
+	case tEndpoints:
+		return appendEndpoints(b, r.Endpoints, sc)
+	case tFindings:
+		return appendFindings(b, r.Findings, sc)
+	default:
+		return appendLoss(b, r.Losses, sc)
+	}
+}
+
+type exchange = analyzer.ExchangeRow
+
+func appendExchanges(b driver.Batch, rows []exchange, sc *scratch) error {
+	return errors.Join(
+		fill(b, 0, &sc.times, rows, func(r *exchange) time.Time { return r.Time }),
+		fill(b, 1, &sc.strs, rows, func(r *exchange) string { return r.SensorID }),
+		fill(b, 2, &sc.u64, rows, func(r *exchange) uint64 { return r.Sequence }),
+		fill(b, 3, &sc.strs, rows, func(r *exchange) string { return r.ClientIP }),
+		fill(b, 4, &sc.u16, rows, func(r *exchange) uint16 { return r.ClientPort }),
+		fill(b, 5, &sc.strs, rows, func(r *exchange) string { return r.ServerIP }),
+		fill(b, 6, &sc.u16, rows, func(r *exchange) uint16 { return r.ServerPort }),
+		fill(b, 7, &sc.u16, rows, func(r *exchange) uint16 { return r.VLAN }),
+		fill(b, 8, &sc.u32, rows, func(r *exchange) uint32 { return r.VNI }),
+		fill(b, 9, &sc.strs, rows, func(r *exchange) string { return r.Principal }),
+		fill(b, 10, &sc.strs, rows, func(r *exchange) string { return r.PrincipalType }),
+		fill(b, 11, &sc.strs, rows, func(r *exchange) string { return r.Host }),
+		fill(b, 12, &sc.strs, rows, func(r *exchange) string { return r.Method }),
+		fill(b, 13, &sc.strs, rows, func(r *exchange) string { return r.Endpoint }),
+		fillArrays(b, 14, rows, func(r *exchange) []string { return r.QueryKeys }),
+		fill(b, 15, &sc.u16, rows, func(r *exchange) uint16 { return r.Status }),
+		fill(b, 16, &sc.u64, rows, func(r *exchange) uint64 { return r.RequestBytes }),
+		fill(b, 17, &sc.u64, rows, func(r *exchange) uint64 { return r.ResponseBytes }),
+		fill(b, 18, &sc.strs, rows, func(r *exchange) string { return r.RequestType }),
+		fill(b, 19, &sc.strs, rows, func(r *exchange) string { return r.ResponseType }),
+		fill(b, 20, &sc.u32, rows, func(r *exchange) uint32 { return r.LatencyMicros }),
+		fillArrays(b, 21, rows, func(r *exchange) []string { return r.Flags }),
+	)
+}
+
+type endpoint = analyzer.EndpointRow
+
+func appendEndpoints(b driver.Batch, rows []endpoint, sc *scratch) error {
+	return errors.Join(
+		fill(b, 0, &sc.strs, rows, func(r *endpoint) string { return r.Host }),
+		fill(b, 1, &sc.strs, rows, func(r *endpoint) string { return r.Method }),
+		fill(b, 2, &sc.strs, rows, func(r *endpoint) string { return r.Endpoint }),
+		fill(b, 3, &sc.strs, rows, func(r *endpoint) string { return r.State }),
+		fill(b, 4, &sc.times, rows, func(r *endpoint) time.Time { return r.FirstSeen }),
+		fill(b, 5, &sc.times, rows, func(r *endpoint) time.Time { return r.LastSeen }),
+		fill(b, 6, &sc.u64, rows, func(r *endpoint) uint64 { return r.Requests }),
+		fill(b, 7, &sc.u64, rows, func(r *endpoint) uint64 { return r.ClientErrors }),
+		fill(b, 8, &sc.u64, rows, func(r *endpoint) uint64 { return r.ServerErrors }),
+		fill(b, 9, &sc.u64, rows, func(r *endpoint) uint64 { return r.Version }),
+	)
+}
+
+type finding = analyzer.FindingRow
+
+func appendFindings(b driver.Batch, rows []finding, sc *scratch) error {
+	return errors.Join(
+		fill(b, 0, &sc.strs, rows, func(r *finding) string { return r.ID }),
+		fill(b, 1, &sc.times, rows, func(r *finding) time.Time { return r.Time }),
+		fill(b, 2, &sc.strs, rows, func(r *finding) string { return r.Kind }),
+		fill(b, 3, &sc.strs, rows, func(r *finding) string { return r.Type }),
+		fill(b, 4, &sc.strs, rows, func(r *finding) string { return r.Severity }),
+		fill(b, 5, &sc.strs, rows, func(r *finding) string { return r.Confidence }),
+		fill(b, 6, &sc.strs, rows, func(r *finding) string { return r.Host }),
+		fill(b, 7, &sc.strs, rows, func(r *finding) string { return r.Method }),
+		fill(b, 8, &sc.strs, rows, func(r *finding) string { return r.Endpoint }),
+		fill(b, 9, &sc.strs, rows, func(r *finding) string { return r.ClientIP }),
+		fill(b, 10, &sc.strs, rows, func(r *finding) string { return r.Principal }),
+		fill(b, 11, &sc.strs, rows, func(r *finding) string { return r.Location }),
+		fill(b, 12, &sc.u64, rows, func(r *finding) uint64 { return r.Count }),
+		fill(b, 13, &sc.times, rows, func(r *finding) time.Time { return r.FirstSeen }),
+		fill(b, 14, &sc.times, rows, func(r *finding) time.Time { return r.LastSeen }),
+		fill(b, 15, &sc.strs, rows, func(r *finding) string { return r.Summary }),
+		fill(b, 16, &sc.strs, rows, func(r *finding) string { return r.Evidence }),
+		fill(b, 17, &sc.u64, rows, func(r *finding) uint64 { return r.Version }),
+	)
+}
+
+type loss = analyzer.LossRow
+
+func appendLoss(b driver.Batch, rows []loss, sc *scratch) error {
+	return errors.Join(
+		fill(b, 0, &sc.strs, rows, func(r *loss) string { return r.SensorID }),
+		fill(b, 1, &sc.u64, rows, func(r *loss) uint64 { return r.Sequence }),
+		fill(b, 2, &sc.strs, rows, func(r *loss) string { return r.Stage }),
+		fill(b, 3, &sc.strs, rows, func(r *loss) string { return r.Reason }),
+		fill(b, 4, &sc.strs, rows, func(r *loss) string { return r.Unit }),
+		fill(b, 5, &sc.u64, rows, func(r *loss) uint64 { return r.Count }),
+		fill(b, 6, &sc.times, rows, func(r *loss) time.Time { return r.WindowStart }),
+		fill(b, 7, &sc.times, rows, func(r *loss) time.Time { return r.WindowEnd }),
+	)
+}

@@ -1,0 +1,781 @@
+package kafka
+
+// The analyzer's side of the bus: a consumer-group subscriber that hands
+// batches of decoded records to a handler and commits their offsets only
+// after the handler has accepted them (at least once). docs/kafka.md,
+// "Analyzer side", describes the semantics.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/apitap/apitap/schema/codec"
+)
+
+// SubscriberConfig is the user configuration of the Kafka subscriber (the
+// analyzer's YAML key "kafka"). Every field's comment states its default;
+// DefaultSubscriberConfig returns them. docs/kafka.md documents each knob.
+type SubscriberConfig struct {
+	// Brokers are the bootstrap brokers, host:port. Required, no default.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the topic the sensors publish to. Default "apitap.exchanges".
+	Topic string `yaml:"topic"`
+	// Group is the consumer group: analyzers sharing it split the topic's
+	// partitions between them. Default "apitap-analyzer".
+	Group string `yaml:"group"`
+	// ClientID is the Kafka client id sent to the brokers (quotas, broker
+	// logs). Default "apitap-analyzer".
+	ClientID string `yaml:"client_id"`
+	// DeadLetterTopic receives, unchanged and with headers saying why and
+	// where from, every message that is not a record this analyzer can read
+	// (malformed, newer schema version, unknown record kind). The topic must
+	// exist. Empty disables it: such messages are then only counted.
+	// Default "apitap.exchanges.dlq".
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+
+	// BatchRecords is the largest number of records handed to the handler
+	// at once. Default 20000.
+	BatchRecords int `yaml:"batch_records"`
+	// BatchWait is how long a batch may wait to fill once its first message
+	// has arrived. Default 1s.
+	BatchWait time.Duration `yaml:"batch_wait"`
+
+	// MinBytes is the least data a fetch asks the broker to wait for.
+	// Default 1 (answer as soon as anything is there).
+	MinBytes int `yaml:"fetch_min_bytes"`
+	// MaxBytes is the most data one fetch returns per partition. A single
+	// record batch larger than it is still returned. Default 8 MiB.
+	MaxBytes int `yaml:"fetch_max_bytes"`
+	// MaxWait is how long the broker may hold a fetch waiting for MinBytes.
+	// Default 500ms (kafka-go's own default of 10s never applies).
+	MaxWait time.Duration `yaml:"fetch_max_wait"`
+
+	// SessionTimeout is how long the group coordinator waits without a
+	// heartbeat before it declares this member dead and hands its
+	// partitions to the others. Must lie within the brokers'
+	// group.min/max.session.timeout.ms (Kafka: 6s..30m). Default 30s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout is how long the coordinator waits for every member
+	// to rejoin during a rebalance. Default 30s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// HeartbeatInterval is how often the member heartbeats; it learns of a
+	// rebalance at its next heartbeat. At most a third of SessionTimeout.
+	// Default 3s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// StartOffset is where a group with no committed offset for a partition
+	// starts: "earliest" (everything retained) or "latest" (only new
+	// records). Default "earliest".
+	StartOffset string `yaml:"start_offset"`
+
+	// RetryMin and RetryMax bound the exponential backoff between retries
+	// of a failed handler call, a failed dead-letter write, a failed fetch
+	// or group join. Defaults 100ms and 10s.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+	// DialTimeout bounds connecting (and the TLS and SASL handshakes) to a
+	// broker. Default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+
+	// TLS configures encryption to the brokers. Default: disabled.
+	TLS TLSConfig `yaml:"tls"`
+	// SASL configures authentication. Default: disabled.
+	SASL SASLConfig `yaml:"sasl"`
+
+	_ struct{} // prevent unkeyed literals
+}
+
+// Subscriber defaults, also documented on the fields.
+const (
+	DefaultSubscriberGroup    = "apitap-analyzer"
+	DefaultSubscriberClientID = "apitap-analyzer"
+	DefaultDeadLetterTopic    = "apitap.exchanges.dlq"
+	DefaultBatchRecords       = 20_000
+	DefaultBatchWait          = time.Second
+	DefaultFetchMinBytes      = 1
+	DefaultFetchMaxBytes      = 8 << 20
+	DefaultFetchMaxWait       = 500 * time.Millisecond
+	DefaultSessionTimeout     = 30 * time.Second
+	DefaultRebalanceTimeout   = 30 * time.Second
+	DefaultHeartbeatInterval  = 3 * time.Second
+	DefaultStartOffset        = "earliest"
+	DefaultRetryMin           = 100 * time.Millisecond
+	DefaultRetryMax           = 10 * time.Second
+)
+
+// DefaultSubscriberConfig returns the documented defaults. Brokers stays
+// empty.
+func DefaultSubscriberConfig() SubscriberConfig {
+	return SubscriberConfig{
+		Topic:             DefaultTopic,
+		Group:             DefaultSubscriberGroup,
+		ClientID:          DefaultSubscriberClientID,
+		DeadLetterTopic:   DefaultDeadLetterTopic,
+		BatchRecords:      DefaultBatchRecords,
+		BatchWait:         DefaultBatchWait,
+		MinBytes:          DefaultFetchMinBytes,
+		MaxBytes:          DefaultFetchMaxBytes,
+		MaxWait:           DefaultFetchMaxWait,
+		SessionTimeout:    DefaultSessionTimeout,
+		RebalanceTimeout:  DefaultRebalanceTimeout,
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		StartOffset:       DefaultStartOffset,
+		RetryMin:          DefaultRetryMin,
+		RetryMax:          DefaultRetryMax,
+		DialTimeout:       DefaultDialTimeout,
+	}
+}
+
+func validTopic(t string) bool {
+	return t != "" && len(t) <= 249 && t != "." && t != ".." &&
+		strings.Trim(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+}
+
+// Validate reports every problem at once. It does not read files or the
+// environment; NewSubscriber does, and fails on what it cannot load.
+func (c *SubscriberConfig) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf("kafka: "+format, a...)) }
+	if len(c.Brokers) == 0 {
+		add("no brokers")
+	}
+	for _, b := range c.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			add("broker %q is not host:port", b)
+		}
+	}
+	if !validTopic(c.Topic) {
+		add("topic %q is not a valid Kafka topic name", c.Topic)
+	}
+	if c.Group == "" {
+		add("group is required")
+	}
+	if c.DeadLetterTopic != "" && !validTopic(c.DeadLetterTopic) {
+		add("dead_letter_topic %q is not a valid Kafka topic name", c.DeadLetterTopic)
+	}
+	if c.DeadLetterTopic != "" && c.DeadLetterTopic == c.Topic {
+		add("dead_letter_topic must differ from topic (bad records would come back forever)")
+	}
+	if c.BatchRecords < 1 || c.BatchRecords > 1_000_000 {
+		add("batch_records %d out of range [1, 1000000]", c.BatchRecords)
+	}
+	if c.BatchWait <= 0 {
+		add("batch_wait must be positive")
+	}
+	if c.MinBytes < 1 {
+		add("fetch_min_bytes %d must be >= 1", c.MinBytes)
+	}
+	if c.MaxBytes < 1024 || c.MaxBytes > 1<<30 || c.MaxBytes < c.MinBytes {
+		add("fetch_max_bytes %d out of range [max(1 KiB, fetch_min_bytes), 1 GiB]", c.MaxBytes)
+	}
+	if c.MaxWait <= 0 {
+		add("fetch_max_wait must be positive")
+	}
+	if c.SessionTimeout <= 0 || c.RebalanceTimeout <= 0 || c.HeartbeatInterval <= 0 {
+		add("session_timeout, rebalance_timeout and heartbeat_interval must be positive")
+	} else if 3*c.HeartbeatInterval > c.SessionTimeout {
+		add("heartbeat_interval %v must be at most a third of session_timeout %v", c.HeartbeatInterval, c.SessionTimeout)
+	}
+	if _, ok := startOffsets[c.StartOffset]; !ok {
+		add("start_offset %q: want earliest or latest", c.StartOffset)
+	}
+	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+		add("retry_min must be positive and retry_max >= retry_min")
+	}
+	if c.DialTimeout <= 0 {
+		add("dial_timeout must be positive")
+	}
+	if err := c.TLS.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.SASL.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+var startOffsets = map[string]int64{"earliest": kafkago.FirstOffset, "latest": kafkago.LastOffset}
+
+// Handler receives a batch of decoded records (exchanges and loss records,
+// in partition order within each partition). Returning nil means the batch
+// is durably processed: its offsets are then committed. A non-nil error
+// makes the subscriber call it again with the same batch, after a backoff,
+// until it returns nil or the context ends — so it must be idempotent, as
+// it must anyway: after a crash or a rebalance a batch can be delivered
+// again.
+//
+// Ownership: the records (and the memory their strings and slices point
+// into) are the handler's to keep; the slice itself is reused for the next
+// batch. A retry passes the same records again, so the handler must not
+// modify them.
+type Handler func(ctx context.Context, recs []codec.Record) error
+
+// ErrSubscriberClosed is returned by Run after Close.
+var ErrSubscriberClosed = errors.New("kafka: subscriber closed")
+
+// Why a message was dead-lettered (header HeaderDLQReason).
+const (
+	ReasonMalformed     = "malformed"      // codec.ErrMalformed: not a record
+	ReasonFutureVersion = "future_version" // codec.ErrFutureVersion: newer schema_version
+	ReasonUnknownKind   = "unknown_kind"   // codec.ErrUnknownKind: a record kind this reader does not know
+)
+
+// Headers added to a dead-lettered message (after the original headers).
+const (
+	HeaderDLQReason    = "apitap-dlq-reason"    // ReasonMalformed, ReasonFutureVersion or ReasonUnknownKind
+	HeaderDLQError     = "apitap-dlq-error"     // the decoder's error message
+	HeaderDLQTopic     = "apitap-dlq-topic"     // where the message was read
+	HeaderDLQPartition = "apitap-dlq-partition" // decimal
+	HeaderDLQOffset    = "apitap-dlq-offset"    // decimal
+	HeaderDLQTime      = "apitap-dlq-time"      // the original Kafka timestamp, RFC 3339 UTC
+	HeaderDLQGroup     = "apitap-dlq-group"     // the consumer group that rejected it
+	HeaderDLQTruncated = "apitap-dlq-truncated" // original value length, only when the value had to be cut
+)
+
+// dlqMaxMessage bounds a dead-lettered message (key + value + headers) so
+// that it fits the broker's default max.message.bytes (1 MiB + 12); larger
+// values are cut and marked with HeaderDLQTruncated.
+const (
+	dlqBatchBytes = 1 << 20
+	dlqMaxMessage = dlqBatchBytes - 4<<10
+)
+
+// commitTimeout bounds one offset commit (kafka-go retries it 3 times).
+const commitTimeout = 15 * time.Second
+
+const (
+	reasonMalformed = iota
+	reasonFuture
+	reasonUnknown
+	nReasons
+)
+
+var reasonNames = [nReasons]string{ReasonMalformed, ReasonFutureVersion, ReasonUnknownKind}
+
+// SubscriberStats are the subscriber's counters (since NewSubscriber).
+type SubscriberStats struct {
+	Fetched   uint64 // messages fetched from Kafka (a redelivered message counts again)
+	Delivered uint64 // records in batches the handler accepted
+	Batches   uint64 // batches the handler accepted (or that held only dead letters)
+	Committed uint64 // messages whose offsets were committed (records and dead letters)
+	// Malformed, FutureVersion and UnknownKind count the messages that
+	// failed decoding, by reason, once their batch is settled (dead-letter
+	// write done, or dead-lettering disabled).
+	Malformed, FutureVersion, UnknownKind uint64
+	DeadLettered                          uint64 // of those, written to the dead-letter topic
+	DeadLetterErrors                      uint64 // failed dead-letter writes (retried)
+	HandlerRetries                        uint64 // failed handler calls (the batch was retried)
+	Commits                               uint64 // successful offset commits (one per batch)
+	CommitErrors                          uint64 // failed offset commits (the records will be redelivered)
+	FetchErrors                           uint64 // errors from the Kafka client while fetching or joining the group
+	// Lag is how many messages the partitions this member fetched in the
+	// last minute are behind their high-water marks, as of the last batch.
+	Lag int64
+}
+
+// Subscriber consumes the sensors' topic as a member of a consumer group and
+// hands batches of decoded records to a Handler, at least once. Run is
+// called once; Stats and Close are safe from any goroutine.
+type Subscriber struct {
+	cfg       SubscriberConfig
+	log       *zap.Logger
+	r         *kafkago.Reader
+	dlq       *kafkago.Writer // nil when dead-lettering is disabled
+	transport *kafkago.Transport
+	stopTrans context.CancelFunc
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+
+	runMu   sync.Mutex
+	running bool
+	closed  bool
+	runWG   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	fetched, delivered, batches, committed  atomic.Uint64
+	invalid                                 [nReasons]atomic.Uint64
+	deadLettered, dlqErrors, handlerRetries atomic.Uint64
+	commits, commitErrors, fetchErrors      atomic.Uint64
+	lag                                     atomic.Int64
+
+	warnMu   sync.Mutex
+	lastWarn map[string]time.Time
+	warnN    map[string]int
+
+	// Run-only state, reused from batch to batch.
+	msgs    []kafkago.Message
+	recs    []codec.Record
+	bad     []badMsg
+	dlqMsgs []kafkago.Message
+	last    map[int]int // partition -> index in msgs of its highest offset
+	commit  []kafkago.Message
+	lags    map[int]partLag
+}
+
+type badMsg struct {
+	i      int // index in msgs
+	reason int
+	err    error
+}
+
+type partLag struct {
+	lag  int64
+	seen time.Time
+}
+
+// NewSubscriber validates cfg, loads the TLS material and the SASL password,
+// and joins the group in the background (the first Run waits for it). A
+// broker that is down at start is retried, not an error.
+func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	tlsCfg, err := cfg.TLS.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	mech, err := cfg.SASL.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscriber{
+		cfg:      cfg,
+		log:      log.Named("kafka"),
+		lastWarn: map[string]time.Time{},
+		warnN:    map[string]int{},
+		last:     map[int]int{},
+		lags:     map[int]partLag{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// kafka-go logs a line per failed fetch or join attempt: debug only.
+	debugf := kafkago.LoggerFunc(s.log.Sugar().Debugf)
+	s.r = kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers: cfg.Brokers,
+		GroupID: cfg.Group,
+		Topic:   cfg.Topic,
+		Dialer: &kafkago.Dialer{
+			ClientID:      cfg.ClientID,
+			Timeout:       cfg.DialTimeout,
+			DualStack:     true,
+			TLS:           tlsCfg,
+			SASLMechanism: mech,
+		},
+		// The client's prefetch queue, shared by all partitions.
+		QueueCapacity:     min(max(cfg.BatchRecords, 100), 10_000),
+		MinBytes:          cfg.MinBytes,
+		MaxBytes:          cfg.MaxBytes,
+		MaxWait:           cfg.MaxWait,
+		ReadLagInterval:   -1,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		CommitInterval:    0, // synchronous commits, only when Run asks
+		SessionTimeout:    cfg.SessionTimeout,
+		RebalanceTimeout:  cfg.RebalanceTimeout,
+		JoinGroupBackoff:  cfg.RetryMax,
+		StartOffset:       startOffsets[cfg.StartOffset],
+		ReadBackoffMin:    cfg.RetryMin,
+		ReadBackoffMax:    cfg.RetryMax,
+		ErrorLogger:       debugf,
+	})
+	if cfg.DeadLetterTopic != "" {
+		tctx, stop := context.WithCancel(context.Background())
+		s.stopTrans = stop
+		s.transport = &kafkago.Transport{
+			DialTimeout: cfg.DialTimeout,
+			MetadataTTL: 6 * time.Second,
+			ClientID:    cfg.ClientID,
+			TLS:         tlsCfg,
+			SASL:        mech,
+			Context:     tctx,
+		}
+		s.dlq = &kafkago.Writer{
+			Addr:         kafkago.TCP(cfg.Brokers...),
+			Topic:        cfg.DeadLetterTopic,
+			Balancer:     &kafkago.Hash{},
+			MaxAttempts:  3,
+			BatchSize:    1000,
+			BatchBytes:   dlqBatchBytes,
+			BatchTimeout: 5 * time.Millisecond, // synchronous writes: do not wait to fill a batch
+			ReadTimeout:  10 * time.Second,
+			WriteTimeout: 10 * time.Second,
+			RequiredAcks: kafkago.RequireAll,
+			Transport:    s.transport,
+			ErrorLogger:  debugf,
+		}
+	}
+	s.log.Info("kafka subscriber ready",
+		zap.Strings("brokers", cfg.Brokers), zap.String("topic", cfg.Topic), zap.String("group", cfg.Group),
+		zap.String("dead_letter_topic", cfg.DeadLetterTopic), zap.Int("batch_records", cfg.BatchRecords),
+		zap.Duration("batch_wait", cfg.BatchWait), zap.String("start_offset", cfg.StartOffset),
+		zap.Bool("tls", cfg.TLS.Enable), zap.String("sasl", cfg.SASL.Mechanism))
+	return s, nil
+}
+
+// Run consumes until ctx ends or Close is called: it fetches a batch (up to
+// BatchRecords messages, or what arrived within BatchWait of the first),
+// decodes it, dead-letters what is not a readable record, hands the records
+// to h (again and again, with backoff, until h returns nil), and then
+// commits the batch's offsets. A batch h has not accepted is never
+// committed: when ctx ends Run returns at once and those records are
+// delivered again to whichever member owns their partitions next. A batch h
+// accepted is committed even if ctx ends meanwhile (bounded by 15 s).
+//
+// Run returns ctx.Err() when ctx ends, nil when Close stopped it, and
+// ErrSubscriberClosed after Close. It never returns because of a bad
+// message or an unavailable cluster: those are counted, logged at most once
+// per 10 s, and retried. Run must not be called concurrently.
+func (s *Subscriber) Run(ctx context.Context, h Handler) error {
+	if h == nil {
+		return errors.New("kafka: Run needs a handler")
+	}
+	s.runMu.Lock()
+	switch {
+	case s.closed:
+		s.runMu.Unlock()
+		return ErrSubscriberClosed
+	case s.running:
+		s.runMu.Unlock()
+		return errors.New("kafka: Run is already running")
+	}
+	s.running = true
+	s.runWG.Add(1)
+	s.runMu.Unlock()
+	defer func() {
+		s.runMu.Lock()
+		s.running = false
+		s.runMu.Unlock()
+		s.runWG.Done()
+	}()
+
+	parent := ctx
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(s.ctx, stop)()
+
+	for {
+		if !s.fill(ctx) {
+			break
+		}
+		s.process(ctx, h)
+		clear(s.msgs)
+		s.msgs = s.msgs[:0]
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	clear(s.msgs)
+	s.msgs = s.msgs[:0]
+	return parent.Err() // nil when Close stopped Run
+}
+
+// fill fetches the next batch into s.msgs. It waits as long as it takes for
+// the first message, then at most BatchWait for the rest. It returns false
+// when ctx ended (the partial batch is dropped, uncommitted) or the reader
+// was closed.
+func (s *Subscriber) fill(ctx context.Context) bool {
+	attempt := 0
+	for len(s.msgs) == 0 {
+		m, err := s.r.FetchMessage(ctx)
+		if err == nil {
+			s.msgs = append(s.msgs, m)
+			break
+		}
+		if ctx.Err() != nil || errors.Is(err, io.EOF) {
+			return false
+		}
+		s.fetchErrors.Add(1)
+		s.warn("fetch", "kafka fetch failed; retrying", err)
+		if !sleepCtx(ctx, s.backoff(attempt)) {
+			return false
+		}
+		attempt++
+	}
+	bctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
+	defer cancel()
+	for len(s.msgs) < s.cfg.BatchRecords {
+		m, err := s.r.FetchMessage(bctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			if bctx.Err() == nil {
+				// A client error: hand over what we have; the next
+				// fill waits with backoff if it persists.
+				s.fetchErrors.Add(1)
+				s.warn("fetch", "kafka fetch failed; retrying", err)
+			}
+			break
+		}
+		s.msgs = append(s.msgs, m)
+	}
+	s.fetched.Add(uint64(len(s.msgs)))
+	return true
+}
+
+// process settles the batch in s.msgs: dead letters, handler, commit. It
+// returns early, committing nothing, when ctx ends first.
+func (s *Subscriber) process(ctx context.Context, h Handler) {
+	recs := s.recs[:0]
+	bad := s.bad[:0]
+	clear(s.last)
+	for i := range s.msgs {
+		m := &s.msgs[i]
+		if j, ok := s.last[m.Partition]; !ok || m.Offset > s.msgs[j].Offset {
+			s.last[m.Partition] = i
+		}
+		rec, err := codec.Decode(m.Value)
+		if err != nil {
+			r := reasonMalformed
+			switch {
+			case errors.Is(err, codec.ErrFutureVersion):
+				r = reasonFuture
+			case errors.Is(err, codec.ErrUnknownKind):
+				r = reasonUnknown
+			}
+			bad = append(bad, badMsg{i: i, reason: r, err: err})
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	s.recs, s.bad = recs, bad
+	defer func() {
+		clear(s.recs)
+		s.recs = s.recs[:0]
+		clear(s.bad)
+		s.bad = s.bad[:0]
+	}()
+	s.updateLag()
+
+	if len(bad) > 0 {
+		if s.dlq != nil && !s.deadLetter(ctx, bad) {
+			return
+		}
+		for _, b := range bad {
+			s.invalid[b.reason].Add(1)
+		}
+	}
+	if len(recs) > 0 && !s.handle(ctx, h, recs) {
+		return
+	}
+	s.batches.Add(1)
+	s.delivered.Add(uint64(len(recs)))
+	s.commitBatch(ctx)
+}
+
+// deadLetter writes the bad messages of the batch to the dead-letter topic,
+// retrying with backoff until it succeeds or ctx ends (false).
+func (s *Subscriber) deadLetter(ctx context.Context, bad []badMsg) bool {
+	msgs := s.dlqMsgs[:0]
+	now := time.Now()
+	for _, b := range bad {
+		m := &s.msgs[b.i]
+		hs := make([]kafkago.Header, 0, len(m.Headers)+8)
+		hs = append(hs, m.Headers...)
+		hs = append(hs,
+			kafkago.Header{Key: HeaderDLQReason, Value: []byte(reasonNames[b.reason])},
+			kafkago.Header{Key: HeaderDLQError, Value: []byte(b.err.Error())},
+			kafkago.Header{Key: HeaderDLQTopic, Value: []byte(m.Topic)},
+			kafkago.Header{Key: HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+			kafkago.Header{Key: HeaderDLQOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+			kafkago.Header{Key: HeaderDLQGroup, Value: []byte(s.cfg.Group)},
+		)
+		if !m.Time.IsZero() {
+			hs = append(hs, kafkago.Header{Key: HeaderDLQTime, Value: m.Time.UTC().AppendFormat(nil, time.RFC3339Nano)})
+		}
+		value := m.Value
+		if size := len(m.Key) + len(value) + int(headerSize(hs)) + 64; size > dlqMaxMessage {
+			keep := max(dlqMaxMessage-(size-len(value))-32, 0)
+			hs = append(hs, kafkago.Header{Key: HeaderDLQTruncated, Value: strconv.AppendInt(nil, int64(len(value)), 10)})
+			value = value[:keep]
+		}
+		msgs = append(msgs, kafkago.Message{Key: m.Key, Value: value, Headers: hs, Time: now})
+	}
+	s.dlqMsgs = msgs
+	defer func() {
+		clear(s.dlqMsgs)
+		s.dlqMsgs = s.dlqMsgs[:0]
+	}()
+	for attempt := 0; ; attempt++ {
+		wctx, cancel := context.WithTimeout(ctx, 2*s.dlq.WriteTimeout)
+		err := s.dlq.WriteMessages(wctx, msgs...)
+		cancel()
+		if err == nil {
+			s.deadLettered.Add(uint64(len(msgs)))
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		s.dlqErrors.Add(1)
+		s.warn("dlq", "kafka dead-letter write failed; the batch waits (nothing is committed)", err)
+		if !sleepCtx(ctx, s.backoff(attempt)) {
+			return false
+		}
+	}
+}
+
+// handle calls h until it accepts the batch (true) or ctx ends (false).
+func (s *Subscriber) handle(ctx context.Context, h Handler, recs []codec.Record) bool {
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		err := h(ctx, recs)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		s.handlerRetries.Add(1)
+		s.warn("handler", "handler failed; retrying the batch", err)
+		if !sleepCtx(ctx, s.backoff(attempt)) {
+			return false
+		}
+	}
+}
+
+// commitBatch commits, per partition, the offset after the batch's highest.
+// The batch is settled, so the commit goes ahead even if ctx has just ended.
+// A failed commit is counted and not retried: its records are redelivered
+// after the next rebalance or restart unless a later commit covers them.
+func (s *Subscriber) commitBatch(ctx context.Context) {
+	c := s.commit[:0]
+	for _, i := range s.last {
+		c = append(c, s.msgs[i])
+	}
+	s.commit = c
+	defer func() {
+		clear(s.commit)
+		s.commit = s.commit[:0]
+	}()
+	// Close waits for Run before it closes the reader, so the commit of
+	// an accepted batch can finish; commitTimeout bounds that wait.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := s.r.CommitMessages(cctx, c...); err != nil {
+		s.commitErrors.Add(1)
+		s.warn("commit", "kafka offset commit failed; the batch will be delivered again", err)
+		return
+	}
+	s.commits.Add(1)
+	s.committed.Add(uint64(len(s.msgs)))
+}
+
+// updateLag records each partition's lag as of its last message in the
+// batch and publishes the sum over partitions seen in the last minute.
+func (s *Subscriber) updateLag() {
+	now := time.Now()
+	for p, i := range s.last {
+		m := &s.msgs[i]
+		s.lags[p] = partLag{lag: max(m.HighWaterMark-m.Offset-1, 0), seen: now}
+	}
+	var sum int64
+	for p, l := range s.lags {
+		if now.Sub(l.seen) > time.Minute {
+			delete(s.lags, p)
+			continue
+		}
+		sum += l.lag
+	}
+	s.lag.Store(sum)
+}
+
+func (s *Subscriber) backoff(attempt int) time.Duration {
+	d := s.cfg.RetryMin
+	for i := 0; i < attempt && d < s.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.RetryMax)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// warn logs at most once per 10 s per kind, with the number of occurrences.
+func (s *Subscriber) warn(kind, msg string, err error) {
+	s.warnMu.Lock()
+	defer s.warnMu.Unlock()
+	s.warnN[kind]++
+	if now := time.Now(); now.Sub(s.lastWarn[kind]) >= 10*time.Second {
+		s.log.Warn(msg, zap.Error(err), zap.Int("occurrences", s.warnN[kind]))
+		s.lastWarn[kind], s.warnN[kind] = now, 0
+	}
+}
+
+// Close stops Run (without committing the batch in flight), leaves the
+// group so its partitions move to the other members at once, and closes
+// the connections. It is safe to call more than once.
+func (s *Subscriber) Close() error {
+	s.closeOnce.Do(func() {
+		s.runMu.Lock()
+		s.closed = true
+		s.runMu.Unlock()
+		s.cancel()
+		s.runWG.Wait()
+		var errs []error
+		if err := s.r.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("kafka: reader close: %w", err))
+		}
+		if s.dlq != nil {
+			if err := s.dlq.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("kafka: dead-letter writer close: %w", err))
+			}
+			s.stopTrans()
+			s.transport.CloseIdleConnections()
+		}
+		s.closeErr = errors.Join(errs...)
+		st := s.Stats()
+		s.log.Info("kafka subscriber closed",
+			zap.Uint64("fetched", st.Fetched), zap.Uint64("delivered", st.Delivered),
+			zap.Uint64("committed", st.Committed), zap.Uint64("batches", st.Batches),
+			zap.Uint64("malformed", st.Malformed), zap.Uint64("future_version", st.FutureVersion),
+			zap.Uint64("unknown_kind", st.UnknownKind), zap.Uint64("dead_lettered", st.DeadLettered),
+			zap.Uint64("handler_retries", st.HandlerRetries), zap.Uint64("commit_errors", st.CommitErrors),
+			zap.Uint64("fetch_errors", st.FetchErrors))
+	})
+	return s.closeErr
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Subscriber) Stats() SubscriberStats {
+	return SubscriberStats{
+		Fetched:          s.fetched.Load(),
+		Delivered:        s.delivered.Load(),
+		Batches:          s.batches.Load(),
+		Committed:        s.committed.Load(),
+		Malformed:        s.invalid[reasonMalformed].Load(),
+		FutureVersion:    s.invalid[reasonFuture].Load(),
+		UnknownKind:      s.invalid[reasonUnknown].Load(),
+		DeadLettered:     s.deadLettered.Load(),
+		DeadLetterErrors: s.dlqErrors.Load(),
+		HandlerRetries:   s.handlerRetries.Load(),
+		Commits:          s.commits.Load(),
+		CommitErrors:     s.commitErrors.Load(),
+		FetchErrors:      s.fetchErrors.Load(),
+		Lag:              s.lag.Load(),
+	}
+}
