@@ -10,7 +10,7 @@ FUZZTIME  ?= 5s
 BENCHTIME ?= 1s
 PKGS      := ./...
 
-.PHONY: all deps services build run test test-unit fuzz fuzz-long bench bench-peers lint sample clean generate check-generated
+.PHONY: all deps services build run test test-unit fuzz fuzz-long bench bench-analyzer bench-e2e bench-peers lint sample clean generate check-generated
 
 all: build
 
@@ -64,6 +64,16 @@ fuzz-long:
 # pipeline on a generated keep-alive capture, on one CPU.
 bench: deps
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sensor/... ./flow/ ./schema/codec/
+
+# The analyzer's stages on one CPU: analysis, the ClickHouse writer (needs
+# the local server: `make services`), the Kafka subscriber.
+bench-analyzer: services
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./analyzer/... ./bus/...
+
+# End to end on a generated capture: sensor → Kafka (kfake, in process) →
+# analyzer → ClickHouse; prints each stage's records/s and the whole.
+bench-e2e: services
+	$(GO) test -run '^$$' -bench BenchmarkPipeline -benchtime 1x -timeout 20m ./cmd/apitap
 
 # Side-by-side CPU cost against tshark on the same generated capture.
 bench-peers: build

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/internal/testutil"
 )
 
 func testLogger(t testing.TB) *zap.Logger {
@@ -293,80 +291,6 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 	}
 }
 
-// proxy is a TCP proxy that can be cut (listener and every connection
-// closed) and restored on the same address.
-type proxy struct {
-	t        testing.TB
-	upstream string
-	addr     string
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    []net.Conn
-	wg       sync.WaitGroup
-}
-
-func newProxy(t testing.TB, upstream string) *proxy {
-	p := &proxy{t: t, upstream: upstream}
-	p.listen("127.0.0.1:0")
-	t.Cleanup(func() { p.cut(); p.wg.Wait() })
-	return p
-}
-
-func (p *proxy) listen(addr string) {
-	var ln net.Listener
-	var err error
-	for range 50 { // the port may linger for a moment after close
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen %s: %v", addr, err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); io.Copy(u, c); u.Close() }()
-			go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every proxied connection: new dials are
-// refused, connections in the pool are dead.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() { p.listen(p.addr) }
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -383,9 +307,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the context's error and counts nothing as written.
 func TestWriteOutage(t *testing.T) {
 	direct := openTest(t, nil) // creates the database and the tables
-	p := newProxy(t, "127.0.0.1:9000")
+	p := testutil.NewProxy(t, "127.0.0.1:9000")
 	cfg := direct.cfg
-	cfg.DSN = "clickhouse://" + p.addr + "/" + direct.Database()
+	cfg.DSN = "clickhouse://" + p.Addr() + "/" + direct.Database()
 	cfg.MigrateOnStart = false
 	s, err := Open(context.Background(), cfg, testLogger(t))
 	if err != nil {
@@ -395,7 +319,7 @@ func TestWriteOutage(t *testing.T) {
 	r := fullResult()
 
 	// 1. cut, Write blocks, restore, Write completes
-	p.cut()
+	p.Cut()
 	done := make(chan error, 1)
 	go func() { done <- s.Write(context.Background(), r) }()
 	waitFor(t, "retries", func() bool { return s.Stats().Retries >= 3 })
@@ -407,7 +331,7 @@ func TestWriteOutage(t *testing.T) {
 	if st := s.Stats(); st.Retrying != 1 || st.Exchanges != 0 || st.LastError == "" {
 		t.Fatalf("during the outage: %+v", st)
 	}
-	p.restore()
+	p.Restore()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -429,7 +353,7 @@ func TestWriteOutage(t *testing.T) {
 	// 2. cut, Write of new rows, cancel: ctx error, nothing counted or stored
 	r2 := &analyzer.Result{Exchanges: exchanges(1000, 1_000_000), Losses: []analyzer.LossRow{{SensorID: "s9", Sequence: 1, WindowEnd: time.Now()}}}
 	before := s.Stats()
-	p.cut()
+	p.Cut()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { done <- s.Write(ctx, r2) }()
 	waitFor(t, "retries", func() bool { return s.Stats().Retries >= before.Retries+2 })
@@ -451,7 +375,7 @@ func TestWriteOutage(t *testing.T) {
 		t.Fatalf("exchanges after a cancelled Write: %d, want 6000", got)
 	}
 	// 3. the same rows once ClickHouse is back: stored once
-	p.restore()
+	p.Restore()
 	if err := s.Write(context.Background(), r2); err != nil {
 		t.Fatal(err)
 	}
@@ -464,16 +388,16 @@ func TestWriteOutage(t *testing.T) {
 // error rather than blocking past it.
 func TestWriteDeadline(t *testing.T) {
 	direct := openTest(t, nil)
-	p := newProxy(t, "127.0.0.1:9000")
+	p := testutil.NewProxy(t, "127.0.0.1:9000")
 	cfg := direct.cfg
-	cfg.DSN = "clickhouse://" + p.addr + "/" + direct.Database()
+	cfg.DSN = "clickhouse://" + p.Addr() + "/" + direct.Database()
 	cfg.MigrateOnStart = false
 	s, err := Open(context.Background(), cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	p.cut()
+	p.Cut()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/zap"
 
@@ -159,7 +160,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	t.Logf("stored %d exchanges; %d rows replayed after the kill and collapsed by FINAL", final(), replayed)
 }
 
-func openCH(t *testing.T, dsn string) driver.Conn {
+func openCH(t testing.TB, dsn string) driver.Conn {
 	t.Helper()
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
@@ -173,7 +174,7 @@ func openCH(t *testing.T, dsn string) driver.Conn {
 	return conn
 }
 
-func count(t *testing.T, conn driver.Conn, q string) uint64 {
+func count(t testing.TB, conn driver.Conn, q string) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -206,4 +207,121 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// While ClickHouse is unreachable the analyzer stops: it stores nothing,
+// commits nothing past what is stored, and does not crash; when ClickHouse
+// is back it resumes and every exchange ends up stored exactly once.
+func TestAnalyzerClickHouseOutage(t *testing.T) {
+	dsn := testutil.ClickHouse(t)
+	const topic = "apitap.exchanges"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic), kfake.SeedTopics(1, topic+".dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pcap := filepath.Join(t.TempDir(), "outage.pcap")
+	f, err := os.Create(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := pcapgen.Write(f, pcapgen.Options{Exchanges: 8000, Conns: 20, Hosts: 8, Seed: 11})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"sensor", "--pcap", pcap, "--kafka", strings.Join(c.ListenAddrs(), ","),
+		"--topic", topic, "--sensor-id", "outage", "--log-level", "error"}, &out, &errb); err != nil {
+		t.Fatalf("sensor: %v\n%s", err, errb.String())
+	}
+
+	// The analyzer reaches ClickHouse through a proxy the test can cut.
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := testutil.NewProxy(t, opts.Addr[0])
+	cfg := defaultAnalyzerConfig()
+	cfg.Kafka.Brokers = c.ListenAddrs()
+	cfg.Kafka.Topic = topic
+	cfg.Kafka.Group = "outage"
+	cfg.Kafka.BatchRecords = 200
+	cfg.Kafka.BatchWait = 20 * time.Millisecond
+	cfg.ClickHouse.DSN = "clickhouse://" + px.Addr() + "/" + opts.Auth.Database
+	cfg.ClickHouse.RetryMin = 50 * time.Millisecond
+	cfg.ClickHouse.RetryMax = 200 * time.Millisecond
+	cfg.ClickHouse.WriteTimeout = 2 * time.Second
+	cfg.StatsInterval = time.Hour
+	conn := openCH(t, dsn)
+	raw := func() uint64 { return count(t, conn, "SELECT count() FROM exchanges") }
+
+	// Slow the analyzer to a crawl so the cut lands mid-stream: every batch
+	// waits a little before it is written.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- analyze(ctx, cfg, zap.NewNop(), func(s analyzer.Sink) analyzer.Sink {
+			return analyzer.SinkFunc(func(ctx context.Context, r *analyzer.Result) error {
+				time.Sleep(20 * time.Millisecond)
+				return s.Write(ctx, r)
+			})
+		})
+	}()
+	waitFor(t, 60*time.Second, "first rows", func() bool { return raw() > 1000 })
+	px.Cut()
+	time.Sleep(300 * time.Millisecond) // the write in flight fails over
+	during := raw()
+	committed := committedOffsets(t, c.ListenAddrs(), "outage", topic)
+	time.Sleep(2 * time.Second)
+	if after := raw(); after != during {
+		t.Fatalf("rows stored while ClickHouse was cut: %d -> %d", during, after)
+	}
+	if now := committedOffsets(t, c.ListenAddrs(), "outage", topic); now != committed {
+		t.Fatalf("offsets committed during the outage: %d -> %d", committed, now)
+	}
+	if uint64(committed) > during {
+		t.Fatalf("committed %d records but only %d rows are stored", committed, during)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the analyzer stopped during the outage: %v", err)
+	default:
+	}
+	px.Restore()
+	final := func() uint64 { return count(t, conn, "SELECT count() FROM exchanges FINAL") }
+	waitFor(t, 60*time.Second, "every exchange stored", func() bool { return final() >= uint64(gen.Exchanges) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("analyzer: %v", err)
+	}
+	if n := final(); n != uint64(gen.Exchanges) {
+		t.Fatalf("exchanges FINAL = %d, want %d", n, gen.Exchanges)
+	}
+	t.Logf("stored %d before the cut, %d committed; all %d after the restore", during, committed, gen.Exchanges)
+}
+
+// committedOffsets sums the group's committed offsets over the topic.
+func committedOffsets(t *testing.T, brokers []string, group, topic string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
+	resp, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	var sum int64
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			t.Fatal(p.Error)
+		}
+		if p.CommittedOffset > 0 {
+			sum += p.CommittedOffset
+		}
+	}
+	return sum
 }
