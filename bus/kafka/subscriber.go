@@ -315,7 +315,9 @@ type Subscriber struct {
 	lastWarn map[string]time.Time
 	warnN    map[string]int
 
-	// Run-only state, reused from batch to batch.
+	// Run-only state, reused from batch to batch: the two batches of the
+	// fetch/handle pipeline, and the one being handled (aliases into it).
+	spare   [2]*batch
 	msgs    []kafkago.Message
 	recs    []codec.Record
 	bad     []badMsg
@@ -359,9 +361,9 @@ func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
 		log:      log.Named("kafka"),
 		lastWarn: map[string]time.Time{},
 		warnN:    map[string]int{},
-		last:     map[int]int{},
 		lags:     map[int]partLag{},
 	}
+	s.spare = [2]*batch{{last: map[int]int{}}, {last: map[int]int{}}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// kafka-go logs a line per failed fetch or join attempt: debug only.
 	debugf := kafkago.LoggerFunc(s.log.Sugar().Debugf)
@@ -467,32 +469,103 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 	defer stop()
 	defer context.AfterFunc(s.ctx, stop)()
 
-	for {
-		if !s.fill(ctx) {
-			break
+	// Two batches in flight: while the handler stores one (the slow part,
+	// ClickHouse), a second goroutine fetches and decodes the next. Both
+	// are bounded by BatchRecords; a prefetched batch that is never
+	// handled is never committed, so it is delivered again.
+	free := make(chan *batch, 2)
+	free <- s.spare[0]
+	free <- s.spare[1]
+	ready := make(chan *batch)
+	go func() {
+		defer close(ready)
+		for {
+			var b *batch
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				return
+			}
+			if !s.fill(ctx, b) {
+				b.reset()
+				free <- b
+				return
+			}
+			s.decode(b)
+			select {
+			case ready <- b:
+			case <-ctx.Done():
+				b.reset()
+				free <- b
+				return
+			}
 		}
-		s.process(ctx, h)
-		clear(s.msgs)
-		s.msgs = s.msgs[:0]
-		if ctx.Err() != nil {
-			break
+	}()
+	for b := range ready {
+		s.msgs, s.recs, s.bad, s.last = b.msgs, b.recs, b.bad, b.last
+		if ctx.Err() == nil {
+			s.process(ctx, h)
 		}
+		b.reset()
+		s.msgs, s.recs, s.bad = nil, nil, nil
+		free <- b
 	}
-	clear(s.msgs)
-	s.msgs = s.msgs[:0]
+	stop() // the prefetcher has returned (ready is closed)
 	return parent.Err() // nil when Close stopped Run
+}
+
+// batch is one fetched batch and what decoding made of it.
+type batch struct {
+	msgs []kafkago.Message
+	recs []codec.Record
+	bad  []badMsg
+	last map[int]int // partition -> index in msgs of its highest offset
+}
+
+func (b *batch) reset() {
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+	clear(b.recs)
+	b.recs = b.recs[:0]
+	clear(b.bad)
+	b.bad = b.bad[:0]
+	clear(b.last)
+}
+
+// decode turns the batch's messages into records; the ones that do not
+// decode are set aside for the dead-letter topic.
+func (s *Subscriber) decode(b *batch) {
+	for i := range b.msgs {
+		m := &b.msgs[i]
+		if j, ok := b.last[m.Partition]; !ok || m.Offset > b.msgs[j].Offset {
+			b.last[m.Partition] = i
+		}
+		rec, err := codec.Decode(m.Value)
+		if err != nil {
+			r := reasonMalformed
+			switch {
+			case errors.Is(err, codec.ErrFutureVersion):
+				r = reasonFuture
+			case errors.Is(err, codec.ErrUnknownKind):
+				r = reasonUnknown
+			}
+			b.bad = append(b.bad, badMsg{i: i, reason: r, err: err})
+			continue
+		}
+		b.recs = append(b.recs, rec)
+	}
 }
 
 // fill fetches the next batch into s.msgs. It waits as long as it takes for
 // the first message, then at most BatchWait for the rest. It returns false
 // when ctx ended (the partial batch is dropped, uncommitted) or the reader
 // was closed.
-func (s *Subscriber) fill(ctx context.Context) bool {
+func (s *Subscriber) fill(ctx context.Context, b *batch) bool {
 	attempt := 0
-	for len(s.msgs) == 0 {
+	for len(b.msgs) == 0 {
 		m, err := s.r.FetchMessage(ctx)
 		if err == nil {
-			s.msgs = append(s.msgs, m)
+			b.msgs = append(b.msgs, m)
 			break
 		}
 		if ctx.Err() != nil || errors.Is(err, io.EOF) {
@@ -507,7 +580,7 @@ func (s *Subscriber) fill(ctx context.Context) bool {
 	}
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
 	defer cancel()
-	for len(s.msgs) < s.cfg.BatchRecords {
+	for len(b.msgs) < s.cfg.BatchRecords {
 		m, err := s.r.FetchMessage(bctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -521,44 +594,17 @@ func (s *Subscriber) fill(ctx context.Context) bool {
 			}
 			break
 		}
-		s.msgs = append(s.msgs, m)
+		b.msgs = append(b.msgs, m)
 	}
-	s.fetched.Add(uint64(len(s.msgs)))
+	s.fetched.Add(uint64(len(b.msgs)))
 	return true
 }
 
-// process settles the batch in s.msgs: dead letters, handler, commit. It
+// process settles the decoded batch in s.msgs/s.recs/s.bad: dead letters,
+// handler, commit. It
 // returns early, committing nothing, when ctx ends first.
 func (s *Subscriber) process(ctx context.Context, h Handler) {
-	recs := s.recs[:0]
-	bad := s.bad[:0]
-	clear(s.last)
-	for i := range s.msgs {
-		m := &s.msgs[i]
-		if j, ok := s.last[m.Partition]; !ok || m.Offset > s.msgs[j].Offset {
-			s.last[m.Partition] = i
-		}
-		rec, err := codec.Decode(m.Value)
-		if err != nil {
-			r := reasonMalformed
-			switch {
-			case errors.Is(err, codec.ErrFutureVersion):
-				r = reasonFuture
-			case errors.Is(err, codec.ErrUnknownKind):
-				r = reasonUnknown
-			}
-			bad = append(bad, badMsg{i: i, reason: r, err: err})
-			continue
-		}
-		recs = append(recs, rec)
-	}
-	s.recs, s.bad = recs, bad
-	defer func() {
-		clear(s.recs)
-		s.recs = s.recs[:0]
-		clear(s.bad)
-		s.bad = s.bad[:0]
-	}()
+	recs, bad := s.recs, s.bad
 	s.updateLag()
 
 	if len(bad) > 0 {
