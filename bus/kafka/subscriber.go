@@ -510,7 +510,7 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 		s.msgs, s.recs, s.bad = nil, nil, nil
 		free <- b
 	}
-	stop() // the prefetcher has returned (ready is closed)
+	stop()              // the prefetcher has returned (ready is closed)
 	return parent.Err() // nil when Close stopped Run
 }
 
