@@ -40,9 +40,11 @@ build: deps
 
 # The main job on the embedded default: sensor + analyzer in one process
 # (`apitap run`, joined by the in-memory bus, no servers) over the bundled
-# sample capture; prints the summary, writes the result files to out/.
+# sample capture, compared with the sample API's spec (documented, shadow,
+# zombie and dormant endpoints); prints the summary, writes the result files
+# to out/.
 run: build
-	./$(BIN) run --pcap $(SAMPLE) --out out
+	./$(BIN) run --pcap $(SAMPLE) --spec deploy/samples/api-spec.yaml --out out
 
 # The test command CI runs: lint, the generated-code check, unit and
 # integration tests, the race detector on the concurrent packages (the

@@ -13,8 +13,11 @@ package analyzer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,27 +25,37 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/apitap/apitap/analyzer/inventory"
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/schema/codec"
 )
 
 // Config is the analyzer's configuration (YAML key "analyzer").
 type Config struct {
-	// MaxEndpoints bounds the inventory kept in memory. Exchanges of
-	// endpoints beyond it are still stored (table exchanges) but not
-	// tracked; they are counted in Stats.EndpointOverflow. Default 200000.
-	MaxEndpoints int `yaml:"max_endpoints"`
+	// Inventory configures endpoint discovery, templating and the specs
+	// (docs/inventory.md).
+	Inventory inventory.Config `yaml:"inventory"`
+	// CanonicalizeEvery is how many batches pass between two foldings of
+	// inventory entries into the templates learned since (see
+	// inventory.Canonicalize). Default 16.
+	CanonicalizeEvery int `yaml:"canonicalize_every"`
 }
 
 // DefaultConfig returns the defaults stated on Config.
-func DefaultConfig() Config { return Config{MaxEndpoints: 200000} }
+func DefaultConfig() Config {
+	return Config{Inventory: inventory.DefaultConfig(), CanonicalizeEvery: 16}
+}
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
-	if c.MaxEndpoints < 1 {
-		return errors.New("analyzer max_endpoints must be >= 1")
+	var errs []error
+	if err := c.Inventory.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	return nil
+	if c.CanonicalizeEvery < 1 {
+		errs = append(errs, errors.New("analyzer canonicalize_every must be >= 1"))
+	}
+	return errors.Join(errs...)
 }
 
 // Settings are the analyzer's non-configuration inputs.
@@ -54,8 +67,8 @@ type Settings struct {
 	Now func() time.Time
 	// State, when set, is asked for the stored inventory of a host the
 	// first time this analyzer sees it (at start, or after a rebalance
-	// gave it the host's partition), so first_seen and the counts carry on
-	// from what is stored instead of restarting.
+	// gave it the host's partition), so the inventory carries on from what
+	// is stored instead of restarting.
 	State StateLoader
 }
 
@@ -66,20 +79,21 @@ type StateLoader interface {
 
 // Stats counts the analyzer's work.
 type Stats struct {
-	Batches          uint64
-	Exchanges        uint64
-	Losses           uint64 // loss records received
-	LostUnits        uint64 // sum of their counts
-	Endpoints        uint64 // inventory size
-	EndpointOverflow uint64 // exchanges not tracked because the inventory was full
-	SinkErrors       uint64
+	Batches     uint64
+	Exchanges   uint64
+	Losses      uint64 // loss records received
+	LostUnits   uint64 // sum of their counts
+	Replays     uint64 // batches handed again after a sink failed
+	SinkErrors  uint64
+	StateErrors uint64 // stored inventory states that could not be read
+	Inventory   inventory.Stats
 }
 
-type epKey struct{ host, method, endpoint string }
-
-type epState struct {
-	first, last                 time.Time
-	requests, client4xx, server uint64
+// batchID recognises the retry of a batch: same length, same first and
+// last record.
+type batchID struct {
+	n           int
+	first, last codec.Meta
 }
 
 // Analyzer derives rows from records. Consume may be called from several
@@ -88,16 +102,18 @@ type Analyzer struct {
 	cfg Config
 	set Settings
 
-	mu    sync.Mutex
-	eps   map[epKey]*epState
-	hosts map[string]time.Time // hosts whose stored state was loaded -> last use
-	delta map[epKey]*epState   // this batch's contribution, applied on success
-	res   Result
+	mu      sync.Mutex
+	inv     *inventory.Inventory
+	hosts   map[string]time.Time // hosts whose stored state was loaded -> last use
+	res     Result
+	applied batchID // the last batch folded into the inventory
+	pending bool    // res holds the rows of applied, not yet stored
+	batchN  int
 
-	batches, exchanges, losses, lost, overflow, sinkErrs atomic.Uint64
+	batches, exchanges, losses, lost, replays, sinkErrs, stateErrs atomic.Uint64
 }
 
-// New returns an Analyzer writing to set.Sinks.
+// New returns an Analyzer writing to set.Sinks. It loads the specs.
 func New(cfg Config, set Settings) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -108,83 +124,166 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 	if set.Now == nil {
 		set.Now = time.Now
 	}
-	return &Analyzer{cfg: cfg, set: set, eps: map[epKey]*epState{}, delta: map[epKey]*epState{},
-		hosts: map[string]time.Time{}}, nil
+	inv, err := inventory.New(cfg.Inventory)
+	if err != nil {
+		return nil, err
+	}
+	for _, sp := range inv.Specs() {
+		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),
+			zap.Int("operations", len(sp.Operations)), zap.Strings("hosts", sp.Hosts), zap.Int("warnings", len(sp.Warnings)))
+	}
+	return &Analyzer{cfg: cfg, set: set, inv: inv, hosts: map[string]time.Time{}}, nil
 }
 
+// Inventory returns the analyzer's inventory. It is owned by Consume: read
+// it only when no Consume runs (after the bus is drained).
+func (a *Analyzer) Inventory() *inventory.Inventory { return a.inv }
+
 // Consume analyses a batch and stores its rows in every sink. It returns
-// nil only when all sinks stored them; then, and only then, the batch
-// counts in the analyzer's state (see the package comment).
+// nil only when all sinks stored them. The inventory takes the batch in
+// once: a retry of the same batch (after a sink failed) writes the rows
+// built the first time again, without counting the batch twice.
 func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	id := batchID{n: len(recs), first: recs[0].Meta, last: recs[len(recs)-1].Meta}
+	if a.pending && id == a.applied {
+		a.replays.Add(1)
+		return a.write(ctx)
+	}
 	if err := a.loadState(ctx, recs); err != nil {
 		return err
 	}
 	a.res.Reset()
-	clear(a.delta)
-	var nx, nl, lost, over uint64
-	tracked := len(a.eps)
+	var nx, nl, lost uint64
 	for i := range recs {
 		r := &recs[i]
 		switch {
 		case r.Exchange != nil:
 			nx++
-			row := exchangeRow(r.Meta, r.Exchange)
-			a.res.Exchanges = append(a.res.Exchanges, row)
-			k := epKey{row.Host, row.Method, row.Endpoint}
-			d := a.delta[k]
-			if d == nil {
-				if a.eps[k] == nil {
-					if tracked >= a.cfg.MaxEndpoints {
-						over++
-						continue
-					}
-					tracked++
-				}
-				d = &epState{first: row.Time, last: row.Time}
-				a.delta[k] = d
+			e := r.Exchange
+			c := a.inv.Classify(e)
+			a.res.Exchanges = append(a.res.Exchanges, exchangeRow(r.Meta, e, c.Path))
+			row := &a.res.Exchanges[len(a.res.Exchanges)-1]
+			client := row.Principal
+			if client == "" {
+				client = row.ClientIP
 			}
-			d.add(row.Time, row.Status)
+			a.inv.Learn(e)
+			a.inv.Add(c, e, client)
 		case r.Loss != nil:
 			nl++
 			lost += r.Loss.Count
 			a.res.Losses = append(a.res.Losses, lossRow(r.Meta, r.Loss))
+			a.inv.Blind(r.Loss.First, r.Loss.Last)
 		}
 	}
+	a.batchN++
 	version := uint64(a.set.Now().UnixNano())
-	for k, d := range a.delta {
-		merged := *d
-		if cur := a.eps[k]; cur != nil {
-			merged = *cur
-			merged.merge(d)
+	if a.batchN%a.cfg.CanonicalizeEvery == 0 {
+		for _, k := range a.inv.Canonicalize() {
+			a.res.Endpoints = append(a.res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
+				Operation: k.Operation, Port: k.Port, State: inventory.Merged, Version: version})
 		}
-		a.res.Endpoints = append(a.res.Endpoints, EndpointRow{
-			Host: k.host, Method: k.method, Endpoint: k.endpoint, State: "observed",
-			FirstSeen: merged.first, LastSeen: merged.last, Requests: merged.requests,
-			ClientErrors: merged.client4xx, ServerErrors: merged.server, Version: version,
-		})
 	}
+	for _, e := range a.inv.Dirty() {
+		a.res.Endpoints = append(a.res.Endpoints, endpointRow(e, version))
+		if f, ok := inventory.FindingOf(e); ok {
+			a.res.Findings = append(a.res.Findings, findingRow(f, version))
+		}
+	}
+	a.applied, a.pending = id, true
+	a.batches.Add(1)
+	a.exchanges.Add(nx)
+	a.losses.Add(nl)
+	a.lost.Add(lost)
+	return a.write(ctx)
+}
+
+func (a *Analyzer) write(ctx context.Context) error {
 	for _, s := range a.set.Sinks {
 		if err := s.Write(ctx, &a.res); err != nil {
 			a.sinkErrs.Add(1)
 			return err
 		}
 	}
-	for k, d := range a.delta {
-		if cur := a.eps[k]; cur != nil {
-			cur.merge(d)
-		} else {
-			a.eps[k] = d
+	a.pending = false
+	return nil
+}
+
+// Flush folds the entries learned since into their current templates and
+// stores the inventory's changed rows (the end of a replay). Like Consume,
+// it returns nil once every sink has them.
+func (a *Analyzer) Flush(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.res.Reset()
+	version := uint64(a.set.Now().UnixNano())
+	for _, k := range a.inv.Canonicalize() {
+		a.res.Endpoints = append(a.res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
+			Operation: k.Operation, Port: k.Port, State: inventory.Merged, Version: version})
+	}
+	for _, e := range a.inv.Entries() {
+		a.res.Endpoints = append(a.res.Endpoints, endpointRow(e, version))
+		if f, ok := inventory.FindingOf(e); ok {
+			a.res.Findings = append(a.res.Findings, findingRow(f, version))
 		}
 	}
-	clear(a.delta)
-	a.batches.Add(1)
-	a.exchanges.Add(nx)
-	a.losses.Add(nl)
-	a.lost.Add(lost)
-	a.overflow.Add(over)
-	return nil
+	a.inv.Dirty() // all written above
+	a.applied, a.pending = batchID{}, true
+	return a.write(ctx)
+}
+
+func endpointRow(e inventory.Entry, version uint64) EndpointRow {
+	r := EndpointRow{Host: e.Host, Method: e.Method, Endpoint: e.Path, Operation: e.Operation, Port: e.Port,
+		State: e.State, Spec: e.Spec, Requests: e.Requests, Clients: e.Clients, Auth: e.Auth,
+		StateBlob: e.MarshalState(), Version: version}
+	if e.FirstSeen != nil {
+		r.FirstSeen, r.LastSeen = *e.FirstSeen, *e.LastSeen
+	}
+	codes := make([]int, 0, len(e.StatusCodes))
+	for s := range e.StatusCodes {
+		n, _ := strconv.Atoi(s)
+		codes = append(codes, n)
+	}
+	slices.Sort(codes)
+	for _, c := range codes {
+		n := e.StatusCodes[strconv.Itoa(c)]
+		r.StatusCodes = append(r.StatusCodes, uint16(c))
+		r.StatusCounts = append(r.StatusCounts, n)
+		switch {
+		case c >= 500:
+			r.ServerErrors += n
+		case c >= 400:
+			r.ClientErrors += n
+		}
+	}
+	if len(e.Params) > 0 {
+		b, _ := json.Marshal(e.Params)
+		r.Params = string(b)
+	}
+	return r
+}
+
+func findingRow(f inventory.Finding, version uint64) FindingRow {
+	ev, _ := json.Marshal(map[string]any{"clients": f.Clients, "spec": f.Spec, "operation": f.Operation, "port": f.Port})
+	typ := "undocumented"
+	if f.Kind == "zombie_endpoint" {
+		typ = "deprecated"
+		if f.Spec == "" {
+			typ = "retired"
+		}
+	}
+	client := ""
+	if len(f.Clients) > 0 {
+		client = f.Clients[0]
+	}
+	return FindingRow{ID: f.ID, Time: f.FirstSeen, Kind: f.Kind, Type: typ, Severity: f.Severity, Confidence: "confirmed",
+		Host: f.Host, Method: f.Method, Endpoint: f.Path, ClientIP: client, Location: "endpoint", Count: f.Requests,
+		FirstSeen: f.FirstSeen, LastSeen: f.LastSeen, Summary: f.Summary, Evidence: string(ev), Version: version}
 }
 
 // stateReload is how long a host may go unseen before its stored state is
@@ -192,8 +291,7 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 const stateReload = 30 * time.Second
 
 // loadState reads the stored inventory of the batch's hosts that this
-// analyzer has not seen recently, and merges it in: counts only grow, so
-// the larger count and the wider first/last window win.
+// analyzer has not seen recently, and hands it to the inventory.
 func (a *Analyzer) loadState(ctx context.Context, recs []codec.Record) error {
 	if a.set.State == nil {
 		return nil
@@ -224,28 +322,14 @@ func (a *Analyzer) loadState(ctx context.Context, recs []codec.Record) error {
 		return err
 	}
 	for _, r := range rows {
-		k := epKey{r.Host, r.Method, r.Endpoint}
-		stored := epState{first: r.FirstSeen, last: r.LastSeen, requests: r.Requests,
-			client4xx: r.ClientErrors, server: r.ServerErrors}
-		cur := a.eps[k]
-		if cur == nil {
-			if len(a.eps) >= a.cfg.MaxEndpoints {
-				continue
-			}
-			a.eps[k] = &stored
+		if r.State == inventory.Merged || len(r.StateBlob) == 0 {
 			continue
 		}
-		if stored.first.Before(cur.first) {
-			cur.first = stored.first
-		}
-		if stored.last.After(cur.last) {
-			cur.last = stored.last
-		}
-		if stored.requests > cur.requests {
-			cur.requests, cur.client4xx, cur.server = stored.requests, stored.client4xx, stored.server
+		if err := a.inv.Restore(r.StateBlob); err != nil {
+			a.stateErrs.Add(1)
 		}
 	}
-	if len(a.hosts) > a.cfg.MaxEndpoints {
+	if len(a.hosts) > a.cfg.Inventory.MaxEndpoints {
 		clear(a.hosts) // bounded: at worst hosts are read again
 	}
 	return nil
@@ -261,50 +345,22 @@ func hostOf(e *flow.Exchange) string {
 	return ""
 }
 
-func (s *epState) add(t time.Time, status uint16) {
-	if t.Before(s.first) {
-		s.first = t
-	}
-	if t.After(s.last) {
-		s.last = t
-	}
-	s.requests++
-	switch {
-	case status >= 500:
-		s.server++
-	case status >= 400:
-		s.client4xx++
-	}
-}
-
-func (s *epState) merge(d *epState) {
-	if d.first.Before(s.first) {
-		s.first = d.first
-	}
-	if d.last.After(s.last) {
-		s.last = d.last
-	}
-	s.requests += d.requests
-	s.client4xx += d.client4xx
-	s.server += d.server
-}
-
 // Stats returns the counters.
 func (a *Analyzer) Stats() Stats {
 	a.mu.Lock()
-	n := len(a.eps)
+	inv := a.inv.Stats()
 	a.mu.Unlock()
 	return Stats{Batches: a.batches.Load(), Exchanges: a.exchanges.Load(), Losses: a.losses.Load(),
-		LostUnits: a.lost.Load(), Endpoints: uint64(n), EndpointOverflow: a.overflow.Load(),
-		SinkErrors: a.sinkErrs.Load()}
+		LostUnits: a.lost.Load(), Replays: a.replays.Load(), SinkErrors: a.sinkErrs.Load(),
+		StateErrors: a.stateErrs.Load(), Inventory: inv}
 }
 
-func exchangeRow(m codec.Meta, e *flow.Exchange) ExchangeRow {
+func exchangeRow(m codec.Meta, e *flow.Exchange, endpoint string) ExchangeRow {
 	r := ExchangeRow{
 		Time: e.Start, SensorID: m.SensorID, Sequence: m.Sequence,
 		ClientPort: e.Client.Port(), ServerPort: e.Server.Port(),
 		VLAN: e.Outer.VLAN, VNI: e.Outer.VNI,
-		Host: e.Host, Method: e.Method, Endpoint: Template(e.PathDecoded),
+		Host: e.Host, Method: e.Method, Endpoint: endpoint,
 		QueryKeys: queryKeys(e.Query), Status: uint16(min(max(e.Status, 0), 65535)),
 		RequestBytes: uint64(max(e.Request.WireBytes, 0)), ResponseBytes: uint64(max(e.Response.WireBytes, 0)),
 		RequestType: e.Request.ContentType, ResponseType: e.Response.ContentType,

@@ -83,12 +83,15 @@ type ExchangeRow struct {
 // endpoints): a newer Version replaces an older row of the same
 // host/method/endpoint.
 type EndpointRow struct {
-	Host     string
-	Method   string
-	Endpoint string
-	// State is the inventory state: "observed" until specs are loaded, then
-	// the states of docs/inventory.md.
+	Host      string
+	Method    string
+	Endpoint  string // the path template
+	Operation string // GraphQL/SOAP/RPC operation of a sub-endpoint, else ""
+	Port      uint16
+	// State is the inventory state: documented, shadow, zombie, dormant
+	// (docs/inventory.md), or merged for an entry folded into another.
 	State     string
+	Spec      string // the spec file documenting it
 	FirstSeen time.Time
 	LastSeen  time.Time
 	// Requests, ClientErrors and ServerErrors are the analyzer's running
@@ -97,7 +100,15 @@ type EndpointRow struct {
 	Requests     uint64
 	ClientErrors uint64
 	ServerErrors uint64
-	Version      uint64 // nanoseconds since the epoch of the update
+	Clients      uint64   // distinct clients (exact to 64, then ±6.5 %)
+	StatusCodes  []uint16 // with StatusCounts: requests per status
+	StatusCounts []uint64
+	Auth         []string // authentication schemes seen
+	Params       string   // JSON: why each path parameter is one
+	// StateBlob is the inventory's mergeable state of the entry (opaque
+	// JSON), read back when an analyzer starts or takes the host over.
+	StateBlob []byte
+	Version   uint64 // nanoseconds since the epoch of the update
 }
 
 // FindingRow is one finding (table findings): sensitive data, anomalous

@@ -1,7 +1,8 @@
 // Package report is the analyzer's output folder for `apitap run --out DIR`:
-// machine-readable files (endpoints.json, loss.json) and a readable summary
-// (summary.txt, also printed on the terminal). It is an analyzer.Sink that
-// keeps what it needs in memory, bounded, and writes the files on Close.
+// machine-readable files (endpoints.jsonl, openapi.json, findings.jsonl,
+// probes.json, loss.json) and a readable summary (summary.txt, also printed
+// on the terminal). It is an analyzer.Sink for the exchange totals and the
+// loss records; the inventory files come from the analyzer's inventory.
 package report
 
 import (
@@ -18,27 +19,18 @@ import (
 	"time"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/analyzer/inventory"
 )
 
 // File names written into the output folder (a contract: scripts read them).
 const (
-	EndpointsFile = "endpoints.json"
+	EndpointsFile = "endpoints.jsonl"
+	OpenAPIFile   = "openapi.json"
+	FindingsFile  = "findings.jsonl"
+	ProbesFile    = "probes.json"
 	LossFile      = "loss.json"
 	SummaryFile   = "summary.txt"
 )
-
-// Endpoint is one line of endpoints.json.
-type Endpoint struct {
-	Host         string    `json:"host"`
-	Method       string    `json:"method"`
-	Endpoint     string    `json:"endpoint"`
-	State        string    `json:"state"`
-	FirstSeen    time.Time `json:"first_seen"`
-	LastSeen     time.Time `json:"last_seen"`
-	Requests     uint64    `json:"requests"`
-	ClientErrors uint64    `json:"client_errors"`
-	ServerErrors uint64    `json:"server_errors"`
-}
 
 // Loss is one line of loss.json: a sensor's report that it was blind.
 type Loss struct {
@@ -52,8 +44,8 @@ type Loss struct {
 	WindowEnd   time.Time `json:"window_end"`
 }
 
-// Report collects rows. Replays are harmless: endpoint rows replace older
-// versions, loss rows are keyed by sensor and sequence, and exchange counts
+// Report collects rows. Replays are harmless: loss rows are keyed by
+// sensor and sequence, and exchange counts
 // skip sequence numbers at or below the highest one already counted per
 // sensor (the in-memory bus delivers each sensor's records in order).
 type Report struct {
@@ -61,7 +53,6 @@ type Report struct {
 	MaxLoss int
 
 	mu        sync.Mutex
-	endpoints map[[3]string]analyzer.EndpointRow
 	loss      map[lossKey]analyzer.LossRow
 	lossOver  uint64
 	seen      map[string]uint64 // sensor id -> highest sequence counted
@@ -80,8 +71,7 @@ type lossKey struct {
 
 // New returns an empty Report.
 func New() *Report {
-	return &Report{MaxLoss: 10000, endpoints: map[[3]string]analyzer.EndpointRow{},
-		loss: map[lossKey]analyzer.LossRow{}, seen: map[string]uint64{}}
+	return &Report{MaxLoss: 10000, loss: map[lossKey]analyzer.LossRow{}, seen: map[string]uint64{}}
 }
 
 // Write folds a batch's rows in (analyzer.Sink).
@@ -109,12 +99,6 @@ func (r *Report) Write(_ context.Context, res *analyzer.Result) error {
 	for id, s := range hw {
 		r.seen[id] = max(r.seen[id], s)
 	}
-	for _, e := range res.Endpoints {
-		k := [3]string{e.Host, e.Method, e.Endpoint}
-		if cur, ok := r.endpoints[k]; !ok || e.Version >= cur.Version {
-			r.endpoints[k] = e
-		}
-	}
 	for _, l := range res.Losses {
 		k := lossKey{l.SensorID, l.Sequence}
 		if _, ok := r.loss[k]; !ok && len(r.loss) >= r.MaxLoss {
@@ -133,22 +117,6 @@ func (r *Report) Exchanges() uint64 {
 	return r.exchanges
 }
 
-// Endpoints returns the inventory sorted by host, method, endpoint.
-func (r *Report) Endpoints() []Endpoint {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]Endpoint, 0, len(r.endpoints))
-	for _, e := range r.endpoints {
-		out = append(out, Endpoint{Host: e.Host, Method: e.Method, Endpoint: e.Endpoint, State: e.State,
-			FirstSeen: e.FirstSeen.UTC(), LastSeen: e.LastSeen.UTC(), Requests: e.Requests,
-			ClientErrors: e.ClientErrors, ServerErrors: e.ServerErrors})
-	}
-	slices.SortFunc(out, func(a, b Endpoint) int {
-		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Method, b.Method), cmp.Compare(a.Endpoint, b.Endpoint))
-	})
-	return out
-}
-
 // Losses returns the loss rows sorted by sensor and sequence.
 func (r *Report) Losses() []Loss {
 	r.mu.Lock()
@@ -164,13 +132,37 @@ func (r *Report) Losses() []Loss {
 	return out
 }
 
-// WriteDir writes the files into dir (created if missing).
-func (r *Report) WriteDir(dir string, top int) error {
+// WriteDir writes the files into dir (created if missing). inv may be nil
+// (no inventory files then).
+func (r *Report) WriteDir(dir string, top int, inv *inventory.Inventory) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, EndpointsFile), r.Endpoints()); err != nil {
-		return err
+	var entries []inventory.Entry
+	if inv != nil {
+		entries = inv.Entries()
+		if err := writeLines(filepath.Join(dir, EndpointsFile), entries); err != nil {
+			return err
+		}
+		var fs []inventory.Finding
+		for _, e := range entries {
+			if f, ok := inventory.FindingOf(e); ok {
+				fs = append(fs, f)
+			}
+		}
+		if err := writeLines(filepath.Join(dir, FindingsFile), fs); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, ProbesFile), inv.Probes()); err != nil {
+			return err
+		}
+		doc, err := inv.OpenAPI("apitap: observed APIs", time.Now().UTC().Format("2006-01-02"))
+		if err != nil {
+			return fmt.Errorf("openapi: %w", err)
+		}
+		if err := writeFile(filepath.Join(dir, OpenAPIFile), doc); err != nil {
+			return err
+		}
 	}
 	if err := writeJSON(filepath.Join(dir, LossFile), r.Losses()); err != nil {
 		return err
@@ -179,8 +171,29 @@ func (r *Report) WriteDir(dir string, top int) error {
 	if err != nil {
 		return err
 	}
-	r.Summary(f, top)
+	r.Summary(f, top, entries)
 	return f.Close()
+}
+
+// writeLines writes one JSON object per line.
+func writeLines[T any](path string, items []T) error {
+	var b []byte
+	for i := range items {
+		line, err := json.Marshal(&items[i])
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
+	}
+	return writeFile(path, b)
+}
+
+func writeFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path) // readers never see half a file
 }
 
 func writeJSON(path string, v any) error {
@@ -188,17 +201,12 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path) // readers never see half a file
+	return writeFile(path, append(b, '\n'))
 }
 
 // Summary writes the readable report: totals, the busiest endpoints, and
 // every loss the sensors reported.
-func (r *Report) Summary(w io.Writer, top int) {
-	eps := r.Endpoints()
+func (r *Report) Summary(w io.Writer, top int, eps []inventory.Entry) {
 	losses := r.Losses()
 	r.mu.Lock()
 	n, st, rq, rs, first, last, over := r.exchanges, r.status, r.reqBytes, r.respBytes, r.first, r.last, r.lossOver
@@ -207,22 +215,37 @@ func (r *Report) Summary(w io.Writer, top int) {
 	for _, e := range eps {
 		hosts[e.Host] = true
 	}
-	fmt.Fprintf(w, "apitap: %d exchanges, %d endpoints on %d hosts", n, len(eps), len(hosts))
+	states := map[string]int{}
+	seen := 0
+	for _, e := range eps {
+		states[e.State]++
+		if e.Requests > 0 {
+			seen++
+		}
+	}
+	fmt.Fprintf(w, "apitap: %d exchanges, %d endpoints seen on %d hosts", n, seen, len(hosts))
 	if !first.IsZero() {
 		fmt.Fprintf(w, ", %s .. %s", first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "\nstatus: 2xx %d  3xx %d  4xx %d  5xx %d  1xx %d  no response %d\n", st[2], st[3], st[4], st[5], st[1], st[0])
-	fmt.Fprintf(w, "bytes: requests %d, responses %d\n\n", rq, rs)
+	fmt.Fprintf(w, "bytes: requests %d, responses %d\n", rq, rs)
+	fmt.Fprintf(w, "inventory: %d documented, %d shadow, %d zombie, %d dormant\n\n",
+		states[inventory.Documented], states[inventory.Shadow], states[inventory.Zombie], states[inventory.Dormant])
 	if len(eps) > 0 {
-		slices.SortStableFunc(eps, func(a, b Endpoint) int { return cmp.Compare(b.Requests, a.Requests) })
+		eps = slices.Clone(eps)
+		slices.SortStableFunc(eps, func(a, b inventory.Entry) int { return cmp.Compare(b.Requests, a.Requests) })
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "REQUESTS\t4XX\t5XX\tMETHOD\tHOST\tENDPOINT\tSTATE")
+		fmt.Fprintln(tw, "REQUESTS\tCLIENTS\tSTATE\tMETHOD\tHOST\tENDPOINT")
 		for i, e := range eps {
 			if i == top {
-				fmt.Fprintf(tw, "...\t\t\t\t\t(%d more endpoints)\t\n", len(eps)-top)
+				fmt.Fprintf(tw, "...\t\t\t\t\t(%d more endpoints)\n", len(eps)-top)
 				break
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Requests, e.ClientErrors, e.ServerErrors, e.Method, e.Host, e.Endpoint, e.State)
+			path := e.Path
+			if e.Operation != "" {
+				path += " [" + e.Operation + "]"
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", e.Requests, e.Clients, e.State, e.Method, e.Host, path)
 		}
 		tw.Flush()
 	}

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,16 +37,12 @@ func TestReplayCountsOnce(t *testing.T) {
 	if r.Exchanges() != 20 {
 		t.Fatalf("exchanges = %d, want 20", r.Exchanges())
 	}
-	eps := r.Endpoints()
-	if len(eps) != 1 || eps[0].Requests != 20 {
-		t.Fatalf("endpoints %+v", eps)
-	}
 	if l := r.Losses(); len(l) != 2 {
 		t.Fatalf("losses %+v", l)
 	}
 	var sb strings.Builder
-	r.Summary(&sb, 5)
-	for _, want := range []string{"20 exchanges, 1 endpoints on 1 hosts", "2xx 5  3xx 5  4xx 5  5xx 5", "/x/{id}", "ring_drop", "10 packets"} {
+	r.Summary(&sb, 5, nil)
+	for _, want := range []string{"20 exchanges", "2xx 5  3xx 5  4xx 5  5xx 5", "ring_drop", "10 packets"} {
 		if !strings.Contains(sb.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, sb.String())
 		}
@@ -60,22 +55,8 @@ func TestWriteDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	if err := r.WriteDir(dir, 10); err != nil {
+	if err := r.WriteDir(dir, 10, nil); err != nil {
 		t.Fatal(err)
-	}
-	var eps []map[string]any
-	b, err := os.ReadFile(filepath.Join(dir, EndpointsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &eps); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"host", "method", "endpoint", "state", "first_seen", "last_seen", "requests", "client_errors", "server_errors"}
-	for _, k := range want {
-		if _, ok := eps[0][k]; !ok {
-			t.Errorf("endpoints.json lacks %q: %s", k, b)
-		}
 	}
 	lb, _ := os.ReadFile(filepath.Join(dir, LossFile))
 	if !bytes.Contains(lb, []byte(`"reason": "ring_drop"`)) {
@@ -99,7 +80,7 @@ func TestLossBounded(t *testing.T) {
 		t.Fatalf("kept %d loss rows", n)
 	}
 	var sb strings.Builder
-	r.Summary(&sb, 1)
+	r.Summary(&sb, 1, nil)
 	if !strings.Contains(sb.String(), "30 units") {
 		t.Fatalf("overflow not reported:\n%s", sb.String())
 	}

@@ -71,7 +71,7 @@ func TestRenderVersionGates(t *testing.T) {
 		"TTL toDateTime(time) + INTERVAL 30 DAY", "TTL toDateTime(window_end) + INTERVAL 30 DAY",
 		"ENGINE = ReplacingMergeTree\n", "ENGINE = ReplacingMergeTree(version)",
 		"PARTITION BY toYYYYMMDD(time)", "ORDER BY (host, time, sensor_id, sequence)",
-		"ORDER BY (host, method, endpoint)", "ORDER BY (kind, type, host, id)", "ORDER BY (sensor_id, window_end, sequence)",
+		"ORDER BY (host, method, endpoint, operation, port)", "ORDER BY (kind, type, host, id)", "ORDER BY (sensor_id, window_end, sequence)",
 		"CREATE TABLE IF NOT EXISTS `apitap`.`exchanges`", "ingested_at     DateTime DEFAULT now()",
 	} {
 		if !strings.Contains(modern, want) {

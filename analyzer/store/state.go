@@ -24,7 +24,7 @@ func (s *Store) LoadEndpoints(ctx context.Context, hosts []string) ([]analyzer.E
 	// One placeholder per host: ClickHouse 18.16 rejects an array literal
 	// after IN, and a tuple of strings lets the primary key (host first)
 	// select the granules.
-	q := "SELECT host, method, endpoint, state, first_seen, last_seen, requests, client_errors, server_errors, version FROM " +
+	q := "SELECT host, method, endpoint, state, first_seen, last_seen, requests, client_errors, server_errors, version, operation, port, state_blob FROM " +
 		quoteIdent(s.db) + "." + quoteIdent(tableNames[tEndpoints]) + " FINAL WHERE host IN (?" +
 		strings.Repeat(", ?", len(hosts)-1) + ")"
 	args := make([]any, len(hosts))
@@ -59,10 +59,12 @@ func (s *Store) loadOnce(ctx context.Context, q string, args []any) ([]analyzer.
 	var out []analyzer.EndpointRow
 	for rows.Next() {
 		var e analyzer.EndpointRow
+		var blob string
 		if err := rows.Scan(&e.Host, &e.Method, &e.Endpoint, &e.State, &e.FirstSeen, &e.LastSeen,
-			&e.Requests, &e.ClientErrors, &e.ServerErrors, &e.Version); err != nil {
+			&e.Requests, &e.ClientErrors, &e.ServerErrors, &e.Version, &e.Operation, &e.Port, &blob); err != nil {
 			return nil, err
 		}
+		e.StateBlob = []byte(blob)
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -34,8 +34,9 @@ var tableColumns = [numTables][]string{
 	tExchanges: {"time", "sensor_id", "sequence", "client_ip", "client_port", "server_ip", "server_port", "vlan", "vni",
 		"principal", "principal_type", "host", "method", "endpoint", "query_keys", "status", "request_bytes",
 		"response_bytes", "request_type", "response_type", "latency_us", "flags"},
-	tEndpoints: {"host", "method", "endpoint", "state", "first_seen", "last_seen", "requests", "client_errors",
-		"server_errors", "version"},
+	tEndpoints: {"host", "method", "endpoint", "operation", "port", "state", "spec", "first_seen", "last_seen",
+		"requests", "client_errors", "server_errors", "clients", "status_codes", "status_counts", "auth", "params",
+		"state_blob", "version"},
 	tFindings: {"id", "time", "kind", "type", "severity", "confidence", "host", "method", "endpoint", "client_ip",
 		"principal", "location", "count", "first_seen", "last_seen", "summary", "evidence", "version"},
 	tLoss: {"sensor_id", "sequence", "stage", "reason", "unit", "count", "window_start", "window_end"},
@@ -246,14 +247,42 @@ func appendEndpoints(b driver.Batch, rows []endpoint, sc *scratch) error {
 		fill(b, 0, &sc.strs, rows, func(r *endpoint) string { return r.Host }),
 		fill(b, 1, &sc.strs, rows, func(r *endpoint) string { return r.Method }),
 		fill(b, 2, &sc.strs, rows, func(r *endpoint) string { return r.Endpoint }),
-		fill(b, 3, &sc.strs, rows, func(r *endpoint) string { return r.State }),
-		fill(b, 4, &sc.times, rows, func(r *endpoint) time.Time { return r.FirstSeen }),
-		fill(b, 5, &sc.times, rows, func(r *endpoint) time.Time { return r.LastSeen }),
-		fill(b, 6, &sc.u64, rows, func(r *endpoint) uint64 { return r.Requests }),
-		fill(b, 7, &sc.u64, rows, func(r *endpoint) uint64 { return r.ClientErrors }),
-		fill(b, 8, &sc.u64, rows, func(r *endpoint) uint64 { return r.ServerErrors }),
-		fill(b, 9, &sc.u64, rows, func(r *endpoint) uint64 { return r.Version }),
+		fill(b, 3, &sc.strs, rows, func(r *endpoint) string { return r.Operation }),
+		fillRows(b, 4, rows, func(r *endpoint) any { return r.Port }),
+		fill(b, 5, &sc.strs, rows, func(r *endpoint) string { return r.State }),
+		fill(b, 6, &sc.strs, rows, func(r *endpoint) string { return r.Spec }),
+		fill(b, 7, &sc.times, rows, func(r *endpoint) time.Time { return r.FirstSeen }),
+		fill(b, 8, &sc.times, rows, func(r *endpoint) time.Time { return r.LastSeen }),
+		fill(b, 9, &sc.u64, rows, func(r *endpoint) uint64 { return r.Requests }),
+		fill(b, 10, &sc.u64, rows, func(r *endpoint) uint64 { return r.ClientErrors }),
+		fill(b, 11, &sc.u64, rows, func(r *endpoint) uint64 { return r.ServerErrors }),
+		fill(b, 12, &sc.u64, rows, func(r *endpoint) uint64 { return r.Clients }),
+		fillRows(b, 13, rows, func(r *endpoint) any { return nonNil(r.StatusCodes) }),
+		fillRows(b, 14, rows, func(r *endpoint) any { return nonNil(r.StatusCounts) }),
+		fillArrays(b, 15, rows, func(r *endpoint) []string { return r.Auth }),
+		fill(b, 16, &sc.strs, rows, func(r *endpoint) string { return r.Params }),
+		fillRows(b, 17, rows, func(r *endpoint) any { return string(r.StateBlob) }),
+		fill(b, 18, &sc.u64, rows, func(r *endpoint) uint64 { return r.Version }),
 	)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// fillRows appends row by row: for the endpoints table's few rows the
+// driver's per-row path is simpler than one more scratch type.
+func fillRows[R any](b driver.Batch, i int, rows []R, f func(*R) any) error {
+	col := b.Column(i)
+	for k := range rows {
+		if err := col.AppendRow(f(&rows[k])); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 type finding = analyzer.FindingRow

@@ -79,6 +79,10 @@ func fullResult() *analyzer.Result {
 			Host: hosts[i%len(hosts)], Method: methods[i%len(methods)], Endpoint: fmt.Sprintf("/api/v1/r%d/{id}", i),
 			State: "observed", FirstSeen: t0.Add(time.Duration(i) * time.Minute), LastSeen: t0.Add(time.Duration(i) * time.Hour),
 			Requests: uint64(100 + i), ClientErrors: uint64(i), ServerErrors: uint64(i / 3), Version: uint64(t0.UnixNano()),
+			Operation: []string{"", "query GetUser"}[i%2], Port: uint16(8000 + i), Spec: []string{"", "api.yaml"}[i%2],
+			Clients: uint64(i * 7), StatusCodes: []uint16{200, 404}, StatusCounts: []uint64{uint64(90 + i), 10},
+			Auth: []string{"bearer", "jwt"}[:1+i%2], Params: `[{"position":3,"name":"id","reason":"class:integer"}]`,
+			StateBlob: []byte(fmt.Sprintf(`{"v":1,"n":%d}`, i)),
 		})
 	}
 	for i := range 10 {
@@ -192,16 +196,19 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 
 	// endpoints
 	var eps []analyzer.EndpointRow
-	erows, err := s.Conn().Query(ctx, "SELECT host, method, endpoint, state, first_seen, last_seen, requests, client_errors, server_errors, version FROM "+
-		db+".endpoints FINAL ORDER BY requests")
+	erows, err := s.Conn().Query(ctx, "SELECT host, method, endpoint, state, first_seen, last_seen, requests, client_errors, server_errors, version, "+
+		"operation, port, spec, clients, status_codes, status_counts, auth, params, state_blob FROM "+db+".endpoints FINAL ORDER BY requests")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for erows.Next() {
 		var e analyzer.EndpointRow
-		if err := erows.Scan(&e.Host, &e.Method, &e.Endpoint, &e.State, &e.FirstSeen, &e.LastSeen, &e.Requests, &e.ClientErrors, &e.ServerErrors, &e.Version); err != nil {
+		var blob string
+		if err := erows.Scan(&e.Host, &e.Method, &e.Endpoint, &e.State, &e.FirstSeen, &e.LastSeen, &e.Requests, &e.ClientErrors, &e.ServerErrors, &e.Version,
+			&e.Operation, &e.Port, &e.Spec, &e.Clients, &e.StatusCodes, &e.StatusCounts, &e.Auth, &e.Params, &blob); err != nil {
 			t.Fatal(err)
 		}
+		e.StateBlob = []byte(blob)
 		e.FirstSeen, e.LastSeen = e.FirstSeen.UTC(), e.LastSeen.UTC()
 		eps = append(eps, e)
 	}

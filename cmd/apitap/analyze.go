@@ -22,6 +22,10 @@ type analyzerConfig struct {
 	ClickHouse clickhouseConfig       `yaml:"clickhouse"`
 	// StatsInterval is how often the analyzer logs its counters. Default 30s.
 	StatsInterval time.Duration `yaml:"stats_interval"`
+	// FlushInterval is how often the whole inventory is stored: changed
+	// endpoints are stored with every batch, but dormant operations and
+	// templates folded since only at a flush. Default 5m.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 func defaultAnalyzerConfig() analyzerConfig {
@@ -33,6 +37,7 @@ func defaultAnalyzerConfig() analyzerConfig {
 		Analyzer:      analyzer.DefaultConfig(),
 		ClickHouse:    ch,
 		StatsInterval: 30 * time.Second,
+		FlushInterval: 5 * time.Minute,
 	}
 }
 
@@ -53,6 +58,8 @@ func bindAnalyzerFlags(fs *flag.FlagSet, c *analyzerConfig, configPath *string) 
 	fs.StringVar(&c.Kafka.Group, "group", c.Kafka.Group, "Kafka consumer group")
 	fs.StringVar(&c.Kafka.DeadLetterTopic, "dead-letter-topic", c.Kafka.DeadLetterTopic, "topic for records that cannot be decoded (empty: count only)")
 	bindClickHouseFlags(fs, &c.ClickHouse)
+	fs.Var(&stringList{p: &c.Analyzer.Inventory.Specs}, "spec", "OpenAPI/Swagger spec file or folder (repeatable)")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "how often the whole inventory (dormant operations, folded templates) is stored")
 	fs.DurationVar(&c.StatsInterval, "stats-interval", c.StatsInterval, "how often the counters are logged")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log format: auto, json, console")
@@ -71,8 +78,8 @@ func (c *analyzerConfig) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.StatsInterval <= 0 {
-		errs = append(errs, errors.New("stats_interval must be > 0"))
+	if c.StatsInterval <= 0 || c.FlushInterval <= 0 {
+		errs = append(errs, errors.New("stats_interval and flush_interval must be > 0"))
 	}
 	return errors.Join(errs...)
 }
@@ -123,8 +130,14 @@ func analyze(ctx context.Context, cfg analyzerConfig, log *zap.Logger, wrap func
 	go func() {
 		t := time.NewTicker(cfg.StatsInterval)
 		defer t.Stop()
+		f := time.NewTicker(cfg.FlushInterval)
+		defer f.Stop()
 		for {
 			select {
+			case <-f.C:
+				if err := an.Flush(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("inventory flush failed; the next one retries", zap.Error(err))
+				}
 			case <-t.C:
 				log.Info("analyzer stats", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()))
 			case <-stop:

@@ -65,11 +65,14 @@ func defaultRunConfig() runConfig {
 	}
 }
 
-const runUsage = `Usage: apitap run (--pcap FILE | --iface IF) [--out DIR] [flags]
+const runUsage = `Usage: apitap run (--pcap FILE | --iface IF) [--spec FILE|DIR]... [--out DIR] [flags]
 
 Runs the sensor and the analyzer in one process, joined by an in-memory
-queue: no Kafka and no ClickHouse needed. Results go to DIR (endpoints.json,
-loss.json, summary.txt; docs/run.md) and a summary is printed. With
+queue: no Kafka and no ClickHouse needed. Results go to DIR
+(endpoints.jsonl, openapi.json, findings.jsonl, probes.json, loss.json,
+summary.txt; docs/run.md) and a summary is printed. --spec FILE|DIR
+(repeatable) compares the traffic with your OpenAPI specs: shadow, zombie
+and dormant endpoints. With
 --clickhouse DSN the results are also stored in ClickHouse; with --kafka the
 sensor's records are also published.
 
@@ -81,6 +84,7 @@ func bindRunFlags(fs *flag.FlagSet, c *runConfig, configPath *string) {
 	bindCaptureFlags(fs, &c.Sensor)
 	bindStageFlags(fs, &c.Sensor)
 	fs.StringVar(&c.Out, "out", c.Out, "folder for the result files")
+	fs.Var(&stringList{p: &c.Analyzer.Inventory.Specs}, "spec", "OpenAPI/Swagger spec file or folder (repeatable)")
 	fs.IntVar(&c.SummaryTop, "summary-top", c.SummaryTop, "endpoints listed in the summary")
 	fs.StringVar(&c.Progress, "progress", c.Progress, "progress bar: auto, always, never")
 	fs.Var(&stringList{p: &c.Kafka.Brokers}, "kafka", "also publish the sensor's records to these Kafka brokers")
@@ -206,6 +210,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	wg.Wait()
 	bar.stop()
 	var errs []error
+	if anErr == nil && ctx.Err() == nil {
+		// The final inventory: templates folded, dormant operations, to
+		// every sink (ClickHouse when enabled).
+		fctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		anErr = an.Flush(fctx)
+		cancel()
+	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		errs = append(errs, runErr)
 	}
@@ -220,15 +231,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if closeStore != nil {
 		closeStore()
 	}
-	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop); err != nil {
+	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, an.Inventory()); err != nil {
 		errs = append(errs, fmt.Errorf("writing %s: %w", cfg.Out, err))
 	}
-	rep.Summary(stdout, cfg.SummaryTop)
+	rep.Summary(stdout, cfg.SummaryTop, an.Inventory().Entries())
 	st, bs, as := s.Stats(), bus.Stats(), an.Stats()
-	fmt.Fprintf(stdout, "\nresults in %s/ (%s, %s, %s) — %.1fs\n", strings.TrimRight(cfg.Out, "/"),
-		report.EndpointsFile, report.LossFile, report.SummaryFile, time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "\nresults in %s/ (%s, %s, %s, %s, %s, %s) — %.1fs\n", strings.TrimRight(cfg.Out, "/"),
+		report.EndpointsFile, report.OpenAPIFile, report.FindingsFile, report.ProbesFile, report.LossFile,
+		report.SummaryFile, time.Since(start).Seconds())
 	log.Info("run finished", zap.Uint64("frames", st.Capture.Received), zap.Uint64("exchanges", st.Exchanges),
-		zap.Uint64("bus_dropped", bs.Dropped), zap.Uint64("analyzed", as.Exchanges), zap.Uint64("endpoints", as.Endpoints))
+		zap.Uint64("bus_dropped", bs.Dropped), zap.Uint64("analyzed", as.Exchanges), zap.Any("inventory", as.Inventory))
 	if bs.Dropped > 0 {
 		log.Warn("the in-memory bus was full: records dropped (reported as loss)", zap.Uint64("records", bs.Dropped))
 	}

@@ -34,36 +34,100 @@ func runSample(t *testing.T, extra ...string) (string, string) {
 // result files and the summary.
 func TestRunEmbedded(t *testing.T) {
 	dir, out := runSample(t)
-	var eps []report.Endpoint
-	b, err := os.ReadFile(filepath.Join(dir, report.EndpointsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &eps); err != nil {
-		t.Fatal(err)
-	}
+	eps := readEndpoints(t, dir)
 	var total uint64
-	names := map[string]bool{}
+	names := map[string]string{}
 	for _, e := range eps {
 		total += e.Requests
-		names[e.Method+" "+e.Endpoint] = true
+		names[e.Method+" "+e.Path] = e.State
 	}
-	if total != sampleExchanges {
-		t.Fatalf("endpoints.json counts %d requests, want %d", total, sampleExchanges)
+	// 38 of the 600 are 404s on /api/v1/missing: probes, not an endpoint.
+	if total != sampleExchanges-38 {
+		t.Fatalf("endpoints.jsonl counts %d requests, want %d", total, sampleExchanges-38)
 	}
-	if !names["GET /api/v1/users/{id}"] || !names["POST /api/v1/orders"] {
+	if names["GET /api/v1/users/{userId}"] != "shadow" || names["POST /api/v1/orders"] != "shadow" || len(names) != 3 {
 		t.Fatalf("endpoints %v", names)
 	}
-	for _, want := range []string{"600 exchanges", "/api/v1/users/{id}", "sensor loss: none reported", "results in"} {
+	for _, want := range []string{"600 exchanges", "/api/v1/users/{userId}", "sensor loss: none reported", "results in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	for _, f := range []string{report.LossFile, report.SummaryFile} {
+	for _, f := range []string{report.LossFile, report.SummaryFile, report.OpenAPIFile, report.FindingsFile, report.ProbesFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
 	}
+	var probes []map[string]any
+	b, _ := os.ReadFile(filepath.Join(dir, report.ProbesFile))
+	if err := json.Unmarshal(b, &probes); err != nil || len(probes) != 1 || probes[0]["path"] != "/api/v1/missing" {
+		t.Fatalf("probes.json: %v %s", err, b)
+	}
+}
+
+// With the team's spec, the states come out: documented, zombie
+// (deprecated), shadow (undocumented), dormant (never called).
+func TestRunWithSpec(t *testing.T) {
+	dir, out := runSample(t, "--spec", filepath.Join(testutil.RepoRoot(t), "deploy", "samples", "api-spec.yaml"))
+	states := map[string]string{}
+	for _, e := range readEndpoints(t, dir) {
+		states[e.Method+" "+e.Path] = e.State
+		if e.Host != "api.example.com" {
+			t.Errorf("host %q", e.Host)
+		}
+	}
+	want := map[string]string{
+		"GET /api/v1/users/{userId}": "documented",
+		"POST /api/v1/orders":        "zombie",
+		"GET /api/v1/items":          "shadow",
+		"GET /api/v1/admin/stats":    "dormant",
+	}
+	for k, v := range want {
+		if states[k] != v {
+			t.Errorf("%s: state %q, want %q (all: %v)", k, states[k], v, states)
+		}
+	}
+	kinds := map[string]int{}
+	b, _ := os.ReadFile(filepath.Join(dir, report.FindingsFile))
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var f map[string]any
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		kinds[f["kind"].(string)]++
+	}
+	if kinds["shadow_endpoint"] != 1 || kinds["zombie_endpoint"] != 1 {
+		t.Fatalf("findings %v", kinds)
+	}
+	if !strings.Contains(out, "1 documented, 1 shadow, 1 zombie, 1 dormant") {
+		t.Fatalf("summary:\n%s", out)
+	}
+}
+
+type endpointLine struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	State    string `json:"state"`
+	Requests uint64 `json:"requests"`
+}
+
+func readEndpoints(t *testing.T, dir string) []endpointLine {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, report.EndpointsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []endpointLine
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e endpointLine
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("endpoints.jsonl line %q: %v", line, err)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // With --clickhouse the same run also stores; replaying the capture again
@@ -98,8 +162,8 @@ func TestRunWithClickHouse(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count() FROM endpoints FINAL").Scan(&eps); err != nil {
 		t.Fatal(err)
 	}
-	if eps != 4 {
-		t.Fatalf("endpoints FINAL = %d, want 4", eps)
+	if eps != 3 {
+		t.Fatalf("endpoints FINAL = %d, want 3", eps)
 	}
 }
 

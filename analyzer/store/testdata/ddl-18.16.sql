@@ -34,16 +34,25 @@ CREATE TABLE IF NOT EXISTS `apitap`.`endpoints`
     host            String,
     method          String,
     endpoint        String,
+    operation       String,
+    port            UInt16,
     state           String,
+    spec            String,
     first_seen      DateTime('UTC'),
     last_seen       DateTime('UTC'),
     requests        UInt64,
     client_errors   UInt64,
     server_errors   UInt64,
+    clients         UInt64,
+    status_codes    Array(UInt16),
+    status_counts   Array(UInt64),
+    auth            Array(String),
+    params          String,
+    state_blob      String,
     version         UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY (host, method, endpoint)
+ORDER BY (host, method, endpoint, operation, port)
 SETTINGS index_granularity = 8192;
 
 CREATE TABLE IF NOT EXISTS `apitap`.`findings`

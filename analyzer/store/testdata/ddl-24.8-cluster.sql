@@ -38,20 +38,29 @@ CREATE TABLE IF NOT EXISTS `apitap`.`endpoints_local` ON CLUSTER `analytics`
     host            LowCardinality(String),
     method          LowCardinality(String),
     endpoint        String CODEC(ZSTD(1)),
+    operation       String CODEC(ZSTD(1)),
+    port            UInt16,
     state           LowCardinality(String),
+    spec            LowCardinality(String),
     first_seen      DateTime64(3, 'UTC'),
     last_seen       DateTime64(3, 'UTC'),
     requests        UInt64,
     client_errors   UInt64,
     server_errors   UInt64,
+    clients         UInt64,
+    status_codes    Array(UInt16),
+    status_counts   Array(UInt64),
+    auth            Array(LowCardinality(String)),
+    params          String CODEC(ZSTD(1)),
+    state_blob      String CODEC(ZSTD(3)),
     version         UInt64
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/apitap/endpoints_local', '{replica}', version)
-ORDER BY (host, method, endpoint)
+ORDER BY (host, method, endpoint, operation, port)
 SETTINGS index_granularity = 8192;
 
 CREATE TABLE IF NOT EXISTS `apitap`.`endpoints` ON CLUSTER `analytics` AS `apitap`.`endpoints_local`
-ENGINE = Distributed('analytics', 'apitap', 'endpoints_local', cityHash64(host, method, endpoint));
+ENGINE = Distributed('analytics', 'apitap', 'endpoints_local', cityHash64(host));
 
 CREATE TABLE IF NOT EXISTS `apitap`.`findings_local` ON CLUSTER `analytics`
 (
