@@ -149,6 +149,7 @@ type Endpoint struct {
 	Requests            uint64
 	Status              map[int]uint64
 	auth                uint8
+	carriers            counts // apikey:X-Api-Key, apikey:query:key, cookie:sid (for the OpenAPI export)
 	clients             distinct
 	latency             hist // µs
 	reqSize, respSize   hist // bytes on the wire
@@ -377,6 +378,18 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 	ep.Requests++
 	ep.Status[e.Status]++
 	ep.auth |= authOf(e)
+	for _, c := range e.Credentials {
+		switch {
+		case c.Scheme == "apikey" && c.Location == "query":
+			ep.carriers.add("apikey:query:"+c.Name, 1)
+		case c.Scheme == "apikey" && c.Location == "cookie":
+			ep.carriers.add("apikey:cookie:"+c.Name, 1)
+		case c.Scheme == "apikey":
+			ep.carriers.add("apikey:"+c.Name, 1)
+		case c.Location == "cookie":
+			ep.carriers.add("cookie:"+c.Name, 1)
+		}
+	}
 	if client != "" {
 		ep.clients.add(client)
 		if len(ep.callers) < maxCallers && !slices.Contains(ep.callers, client) {
@@ -572,6 +585,9 @@ func (ep *Endpoint) merge(o *Endpoint) {
 		ep.Status[s] += n
 	}
 	ep.auth |= o.auth
+	for k, n := range o.carriers {
+		ep.carriers.add(k, n)
+	}
 	ep.clients.merge(&o.clients)
 	for _, c := range o.callers {
 		if len(ep.callers) < maxCallers && !slices.Contains(ep.callers, c) {

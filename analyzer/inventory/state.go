@@ -26,6 +26,7 @@ type saved struct {
 	Requests  uint64         `json:"requests"`
 	Status    map[int]uint64 `json:"status"`
 	Auth      uint8          `json:"auth"`
+	Carriers  counts         `json:"carriers,omitempty"`
 	Clients   distinct       `json:"clients"`
 	Callers   []string       `json:"callers,omitempty"`
 	Latency   *hist          `json:"latency"`
@@ -41,7 +42,7 @@ const stateVersion = 1
 func (ep *Endpoint) state() saved {
 	return saved{V: stateVersion, Host: ep.Host, Port: ep.Port, Method: ep.Method, Path: ep.Path,
 		Operation: ep.Operation, State: ep.State, Spec: ep.Spec, Params: ep.Params, First: ep.FirstSeen,
-		Last: ep.LastSeen, Requests: ep.Requests, Status: ep.Status, Auth: ep.auth, Clients: ep.clients,
+		Last: ep.LastSeen, Requests: ep.Requests, Status: ep.Status, Auth: ep.auth, Carriers: ep.carriers, Clients: ep.clients,
 		Callers: ep.callers, Latency: &ep.latency, ReqSize: &ep.reqSize, RespSize: &ep.respSize,
 		Query: ep.query, ReqTypes: ep.reqTypes, RespTypes: ep.respTypes}
 }
@@ -79,7 +80,7 @@ func (inv *Inventory) Restore(blob []byte) error {
 		c.State, c.Spec = Shadow, ""
 	}
 	ep := &Endpoint{Class: c, FirstSeen: s.First, LastSeen: s.Last, Requests: s.Requests, Status: s.Status,
-		auth: s.Auth, clients: s.Clients, callers: s.Callers, query: s.Query, reqTypes: s.ReqTypes, respTypes: s.RespTypes}
+		auth: s.Auth, carriers: s.Carriers, clients: s.Clients, callers: s.Callers, query: s.Query, reqTypes: s.ReqTypes, respTypes: s.RespTypes}
 	if ep.Status == nil {
 		ep.Status = map[int]uint64{}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apitap/apitap/analyzer/openapi"
@@ -264,7 +265,7 @@ func (inv *Inventory) OpenAPI(title, version string) ([]byte, error) {
 		e := merged[k]
 		ep := e.ep
 		op := openapi.Operation{Host: e.Host, Port: int(e.Port), Method: e.Method, Path: e.Path, State: e.State,
-			RequestContentTypes: e.RequestTypes, Auth: e.Auth, Requests: e.Requests,
+			RequestContentTypes: e.RequestTypes, Auth: openapiAuth(ep), Requests: e.Requests,
 			FirstSeen: *e.FirstSeen, LastSeen: *e.LastSeen}
 		for _, q := range e.QueryParams {
 			op.Params = append(op.Params, openapi.Param{Name: q, In: "query", Required: ep.query[q] == ep.Requests})
@@ -292,6 +293,31 @@ func (inv *Inventory) OpenAPI(title, version string) ([]byte, error) {
 		ops = append(ops, op)
 	}
 	return openapi.Build(title, version, ops)
+}
+
+// openapiAuth names the schemes for the export, with the credential's
+// carrier (header, query parameter, cookie) where the sensor saw it.
+func openapiAuth(ep *Endpoint) []string {
+	var out []string
+	for _, a := range authList(ep.auth) {
+		switch a {
+		case "apikey", "cookie":
+			found := false
+			for _, c := range ep.carriers.sorted() {
+				if strings.HasPrefix(c, a+":") || a == "apikey" && strings.HasPrefix(c, "apikey:") {
+					out = append(out, c)
+					found = true
+				}
+			}
+			if !found {
+				out = append(out, a)
+			}
+		case "other":
+		default:
+			out = append(out, a)
+		}
+	}
+	return slices.Compact(out)
 }
 
 // worse is the state a merged URL reports: a zombie or shadow part wins.

@@ -66,6 +66,9 @@ func TestDebugSeeds(t *testing.T) {
 		var line []string
 		for seed := 1; seed <= n; seed++ {
 			a := measure(t, s, int64(seed))
+			if dir := os.Getenv("ROUTE_ERRORS"); dir != "" {
+				os.WriteFile(fmt.Sprintf("%s/%s.%d.txt", dir, f, seed), []byte(strings.Join(append(a.fps, a.fns...), "\n")), 0o644)
+			}
 			sum += a.f1
 			if a.f1 < min {
 				min = a.f1

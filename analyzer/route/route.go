@@ -198,7 +198,7 @@ func (l *Learner) Observe(host, path string) {
 			l.stats.NodeDrops++
 			return
 		}
-		root.depth = 0
+		root.prefix = true
 		root.rules = l.init
 		l.applyRules(root)
 		t.root = root

@@ -181,7 +181,7 @@ func (l *Learner) advanceInto(out, states []ruleState, label string, edgeParam b
 
 // applyRules marks a node whose children a param rule makes parameters.
 func (l *Learner) applyRules(n *node) {
-	n.forceTo, n.forced = l.forcedName(n.rules)
+	_, n.forced = l.forcedName(n.rules)
 }
 
 // forcedName returns the name a param rule gives the segments below the

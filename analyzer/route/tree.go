@@ -68,6 +68,7 @@ type node struct {
 	kind     nodeKind
 	why      uint8 // why words here are parameters (whyNone: they are not)
 	fixed    bool  // a version or API prefix label: never a parameter
+	prefix   bool  // root, or a fixed node whose ancestors are all fixed
 	full     bool  // collapsed: MaxChildren word children, new values not tracked
 	pruned   bool  // full, and what it no longer needs freed (prune)
 	forced   bool  // a rule forces a parameter here
@@ -75,7 +76,6 @@ type node struct {
 	coll     bool  // counted in the parent's pc
 	owner    *node // the position an overlay pools (kindParam)
 	rec      int32 // overlays: countable words found under two or more of the owner's values
-	forceTo  string
 }
 
 type tree struct {
@@ -137,7 +137,8 @@ func (l *Learner) newNode(t *tree, kind nodeKind, label string, depth uint16, fr
 	l.nodes++
 	n := &node{kind: kind, label: label, depth: depth}
 	if kind == kindWord {
-		n.fixed = isFixed(label, int(depth))
+		n.fixed = isFixed(label, int(depth), from != nil && from.prefix)
+		n.prefix = n.fixed && from != nil && from.prefix
 	}
 	if from != nil {
 		n.shadow = from.shadow || from.param != nil && (kind == kindWord && !n.fixed || kind == kindClass)
@@ -157,7 +158,7 @@ func (l *Learner) wordChild(t *tree, n, parent *node, label string) *node {
 	if c := n.words[label]; c != nil {
 		return c
 	}
-	fixed := isFixed(label, int(n.depth)+1)
+	fixed := isFixed(label, int(n.depth)+1, n.prefix)
 	if n.full && !fixed {
 		l.stats.Untracked++
 		return nil
@@ -182,7 +183,7 @@ func (l *Learner) wordChild(t *tree, n, parent *node, label string) *node {
 			n.full = true
 			l.stats.Collapses++
 		}
-		if parent != nil && n.countable() {
+		if parent != nil && n.countable() && !apiWord(c.label) {
 			gcAdd(parent, c.label)
 			if n.d == 1 {
 				parent.cg++
@@ -299,7 +300,7 @@ func addShape(parent, c *node) {
 		parent.pl++
 	}
 	for label, g := range c.words {
-		if !g.fixed {
+		if !g.fixed && !apiWord(label) {
 			gcAdd(parent, label)
 		}
 	}
@@ -560,7 +561,7 @@ func (l *Learner) merge(t *tree, dst, src *node) {
 	for label, c := range src.words {
 		d := dst.words[label]
 		if d == nil {
-			fixed := isFixed(label, int(dst.depth)+1)
+			fixed := isFixed(label, int(dst.depth)+1, dst.prefix)
 			if dst.full && !fixed {
 				l.stats.Untracked++
 				continue

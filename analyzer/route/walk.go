@@ -33,6 +33,7 @@ func tokenize(dst []token, path string, limit int, placeholders bool) (toks []to
 		path = path[1:]
 	}
 	seg := 0
+	chain := true // the segments so far are all fixed (an API prefix)
 	for start := 0; start <= len(path); {
 		end := start
 		for end < len(path) && path[end] != '/' {
@@ -49,6 +50,7 @@ func tokenize(dst []token, path string, limit int, placeholders bool) (toks []to
 		}
 		if placeholders && len(s) > 1 && s[0] == '{' {
 			if j := indexByte(s, '}'); j > 0 {
+				chain = false
 				dst = append(dst, token{s: s[1:j], seg: seg, kind: tokParam})
 				if rest := s[j+1:]; len(rest) > 1 && rest[0] == '.' {
 					dst = append(dst, token{s: rest[1:], seg: seg, kind: tokExt})
@@ -60,11 +62,12 @@ func tokenize(dst []token, path string, limit int, placeholders bool) (toks []to
 		}
 		stem, ext := splitExt(s)
 		tk := token{s: stem, seg: seg}
-		if isFixed(stem, seg) {
+		if isFixed(stem, seg, chain) {
 			tk.fixed = true
 		} else if tk.cls = Classify(stem); tk.cls != Word {
 			tk.kind = tokClass
 		}
+		chain = chain && tk.fixed
 		dst = append(dst, tk)
 		if ext != "" {
 			dst = append(dst, token{s: ext, seg: seg, kind: tokExt})
@@ -107,25 +110,19 @@ func splitExt(s string) (stem, ext string) {
 	return s, ""
 }
 
-// isFixed reports a label that never becomes a parameter: version and API
-// prefixes (v1, v2beta1, api, rest, graphql…) anywhere, and dates or small
-// numbers as the first segment (Twilio's /2010-04-01/, Twitter's /2/).
-func isFixed(s string, depth int) bool {
-	switch len(s) {
-	case 3:
-		if eqFold(s, "api") || eqFold(s, "gql") || eqFold(s, "rpc") {
-			return true
-		}
-	case 4:
-		if eqFold(s, "apis") || eqFold(s, "rest") {
-			return true
-		}
-	case 7:
-		if eqFold(s, "graphql") || eqFold(s, "jsonrpc") {
-			return true
-		}
-	}
+// isFixed reports a label that never becomes a parameter: versions (v1,
+// v2beta1) anywhere, and, in the leading prefix of a path (chain: every
+// segment before is fixed too), API words (api, rest, graphql…) and, as
+// the first segment, dates or small numbers (Twilio's /2010-04-01/,
+// Twitter's /2/). A username "rest" deeper in a path is a value.
+func isFixed(s string, depth int, chain bool) bool {
 	if isVersion(s) {
+		return true
+	}
+	if !chain {
+		return false
+	}
+	if apiWord(s) {
 		return true
 	}
 	if depth == 0 && s != "" {
@@ -137,19 +134,6 @@ func isFixed(s string, depth int) bool {
 		}
 	}
 	return false
-}
-
-func eqFold(s, lower string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // isVersion: v1, V2, v1.1, v2_0, v1beta1, v2alpha3, v3rc1, v1preview.
@@ -177,6 +161,15 @@ func isVersion(s string) bool {
 		if len(rest) >= len(q) && rest[:len(q)] == q {
 			return digitsAt(rest, len(q)) == len(rest)
 		}
+	}
+	return false
+}
+
+// apiWord reports the words of API prefixes.
+func apiWord(s string) bool {
+	switch s {
+	case "api", "apis", "rest", "graphql", "gql", "rpc", "jsonrpc", "public", "private", "internal":
+		return true
 	}
 	return false
 }

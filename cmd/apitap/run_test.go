@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
 
 	"github.com/apitap/apitap/analyzer/report"
 	"github.com/apitap/apitap/internal/testutil"
@@ -101,6 +104,39 @@ func TestRunWithSpec(t *testing.T) {
 	}
 	if !strings.Contains(out, "1 documented, 1 shadow, 1 zombie, 1 dormant") {
 		t.Fatalf("summary:\n%s", out)
+	}
+
+	// openapi.json is a valid OpenAPI 3.1 document (a real validator) with
+	// the observed operations, their state and inferred response schemas.
+	raw, err := os.ReadFile(filepath.Join(dir, report.OpenAPIFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("openapi.json: %s: %s", e.Message, e.Reason)
+		}
+	}
+	var d struct {
+		Paths map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	get := d.Paths["/api/v1/users/{userId}"]["get"]
+	if get["x-apitap-state"] != "documented" || d.Paths["/api/v1/orders"]["post"]["x-apitap-state"] != "zombie" {
+		t.Fatalf("openapi paths: %v", d.Paths)
+	}
+	if !strings.Contains(fmt.Sprint(get["responses"]), "properties") {
+		t.Fatalf("no inferred response schema: %v", get["responses"])
 	}
 }
 
