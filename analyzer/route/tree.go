@@ -120,10 +120,11 @@ func (t *tree) account(n *node, sign int32) {
 	}
 }
 
-// valueLike reports a label that is more often a value than static.
+// valueLike reports a label that is a value at two parameter positions
+// or more, and more often a value than static.
 func (t *tree) valueLike(label string) bool {
 	st := t.vals[label]
-	return st.v > st.s
+	return st.v >= 2 && st.v > st.s
 }
 
 // countable reports a word child that counts in its parent's statistics.
@@ -517,7 +518,7 @@ func (l *Learner) wantParam(n *node) uint8 {
 	if d >= l.cfg.MinDistinct && l.open(n) && !n.recurring() {
 		return whyCardinality
 	}
-	if d >= l.cfg.MinShared && (l.shared(n) || l.kinds(n)) {
+	if d >= l.cfg.MinShared && !n.prefix && (l.shared(n) || l.kinds(n)) {
 		return whyStructure
 	}
 	return whyNone

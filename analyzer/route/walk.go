@@ -334,14 +334,15 @@ func (l *Learner) exception(n, c *node) bool {
 	return false
 }
 
-// knownValues reports a sparse word position (a few values, most seen
-// once: too few for the statistics) whose values are, elsewhere on the
+// knownValues reports a sparse word position past the API prefix (a few
+// values, most seen once: too few for the statistics) whose values are,
+// elsewhere on the
 // host, mostly values of parameter positions: the segment and at least
 // half of the position's words. It returns how many are, or 0. Being
 // evaluated at each call it needs no bookkeeping when a label becomes
 // known.
 func knownValues(t *tree, n *node, s string) int {
-	if n.d == 0 || n.d > maxKnownScan || n.n1*2 < n.d || n.recurring() || !t.valueLike(s) {
+	if n.prefix || n.d == 0 || n.d > maxKnownScan || n.n1*2 < n.d || n.recurring() || !t.valueLike(s) {
 		return 0 // not sparse (most values seen once), or s is no known value
 	}
 	k := 0

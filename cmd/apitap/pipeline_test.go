@@ -157,7 +157,20 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if replayed == 0 {
 		t.Fatal("no record was stored twice: the kill did not exercise a replay")
 	}
-	t.Logf("stored %d exchanges; %d rows replayed after the kill and collapsed by FINAL", final(), replayed)
+	// The inventory went through the kill and the takeover: every host's
+	// endpoints are there, and their running counts cover every exchange
+	// (the redelivered batch may count twice in them, never less: the
+	// analyzers that took over read the stored state back).
+	// (404-only paths are probes, not endpoints.)
+	sum := count(t, conn, "SELECT toUInt64(sum(requests)) FROM endpoints FINAL WHERE state != 'merged'")
+	want := count(t, conn, "SELECT count() FROM exchanges FINAL WHERE status != 404")
+	if sum < want || sum > want+replayed {
+		t.Fatalf("endpoints count %d requests, want %d..%d", sum, want, want+replayed)
+	}
+	if n := count(t, conn, "SELECT uniqExact(host) FROM endpoints FINAL WHERE state = 'shadow'"); n != 16 {
+		t.Fatalf("inventory hosts = %d, want 16", n)
+	}
+	t.Logf("stored %d exchanges; %d rows replayed after the kill and collapsed by FINAL; endpoints count %d requests", final(), replayed, sum)
 }
 
 func openCH(t testing.TB, dsn string) driver.Conn {
