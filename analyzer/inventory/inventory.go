@@ -154,6 +154,7 @@ type Endpoint struct {
 	latency             hist // µs
 	reqSize, respSize   hist // bytes on the wire
 	query               counts
+	headers             counts // request header names beyond the standard ones
 	reqTypes, respTypes counts
 	reqBody             shape.Shape
 	respBody            map[int]*shape.Shape // by status (past 8 statuses, by class)
@@ -404,6 +405,11 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 	for _, k := range queryNames(e.Query) {
 		ep.query.add(k, 1)
 	}
+	for _, h := range e.RequestHeaders {
+		if n := strings.ToLower(h.Name); !commonHeaders[n] && !strings.HasPrefix(n, "sec-") && len(n) <= 64 {
+			ep.headers.add(n, 1)
+		}
+	}
 	if ct := e.Request.ContentType; ct != "" {
 		ep.reqTypes.add(ct, 1)
 	}
@@ -491,6 +497,16 @@ func authList(a uint8) []string {
 	}
 	return out
 }
+
+// commonHeaders are not API parameters: transport, caching, browser and
+// proxy headers, and the credentials (reported as auth schemes instead).
+var commonHeaders = map[string]bool{"host": true, "user-agent": true, "accept": true, "accept-encoding": true,
+	"accept-language": true, "connection": true, "content-type": true, "content-length": true, "cookie": true,
+	"authorization": true, "cache-control": true, "pragma": true, "origin": true, "referer": true, "te": true,
+	"upgrade-insecure-requests": true, "if-none-match": true, "if-modified-since": true, "dnt": true,
+	"x-forwarded-for": true, "x-forwarded-proto": true, "x-forwarded-host": true, "x-real-ip": true, "forwarded": true,
+	"via": true, "keep-alive": true, "transfer-encoding": true, "expect": true, "range": true, "priority": true,
+	"proxy-authorization": true, "x-request-id": true, "traceparent": true, "tracestate": true, "x-amzn-trace-id": true}
 
 func queryNames(q string) []string {
 	if q == "" {
@@ -599,6 +615,9 @@ func (ep *Endpoint) merge(o *Endpoint) {
 	ep.respSize.merge(&o.respSize)
 	for k, n := range o.query {
 		ep.query.add(k, n)
+	}
+	for k, n := range o.headers {
+		ep.headers.add(k, n)
 	}
 	for k, n := range o.reqTypes {
 		ep.reqTypes.add(k, n)

@@ -33,6 +33,7 @@ type saved struct {
 	ReqSize   *hist          `json:"req_size"`
 	RespSize  *hist          `json:"resp_size"`
 	Query     counts         `json:"query,omitempty"`
+	Headers   counts         `json:"headers,omitempty"`
 	ReqTypes  counts         `json:"req_types,omitempty"`
 	RespTypes counts         `json:"resp_types,omitempty"`
 }
@@ -44,7 +45,7 @@ func (ep *Endpoint) state() saved {
 		Operation: ep.Operation, State: ep.State, Spec: ep.Spec, Params: ep.Params, First: ep.FirstSeen,
 		Last: ep.LastSeen, Requests: ep.Requests, Status: ep.Status, Auth: ep.auth, Carriers: ep.carriers, Clients: ep.clients,
 		Callers: ep.callers, Latency: &ep.latency, ReqSize: &ep.reqSize, RespSize: &ep.respSize,
-		Query: ep.query, ReqTypes: ep.reqTypes, RespTypes: ep.respTypes}
+		Query: ep.query, Headers: ep.headers, ReqTypes: ep.reqTypes, RespTypes: ep.respTypes}
 }
 
 // Restore takes a stored entry back (an analyzer starting, or taking a
@@ -80,7 +81,7 @@ func (inv *Inventory) Restore(blob []byte) error {
 		c.State, c.Spec = Shadow, ""
 	}
 	ep := &Endpoint{Class: c, FirstSeen: s.First, LastSeen: s.Last, Requests: s.Requests, Status: s.Status,
-		auth: s.Auth, carriers: s.Carriers, clients: s.Clients, callers: s.Callers, query: s.Query, reqTypes: s.ReqTypes, respTypes: s.RespTypes}
+		auth: s.Auth, carriers: s.Carriers, clients: s.Clients, callers: s.Callers, query: s.Query, headers: s.Headers, reqTypes: s.ReqTypes, respTypes: s.RespTypes}
 	if ep.Status == nil {
 		ep.Status = map[int]uint64{}
 	}

@@ -36,6 +36,7 @@ type Entry struct {
 	// Params explains each path parameter of a learned template.
 	Params        []ParamReason `json:"params,omitempty"`
 	QueryParams   []string      `json:"query_params,omitempty"`
+	HeaderParams  []string      `json:"header_params,omitempty"`
 	RequestTypes  []string      `json:"request_content_types,omitempty"`
 	ResponseTypes []string      `json:"response_content_types,omitempty"`
 	LatencyMs     *Quantiles    `json:"latency_ms,omitempty"`
@@ -82,7 +83,7 @@ func (ep *Endpoint) entry(state string) Entry {
 	e := Entry{Host: ep.Host, Port: ep.Port, Method: ep.Method, Path: ep.Path, Operation: ep.Operation,
 		State: state, Requests: ep.Requests, FirstSeen: &first, LastSeen: &last,
 		StatusCodes: map[string]uint64{}, Auth: authList(ep.auth), Clients: ep.clients.count(), Spec: ep.Spec,
-		Params: reasons(ep.Params), QueryParams: ep.query.sorted(), RequestTypes: ep.reqTypes.sorted(),
+		Params: reasons(ep.Params), QueryParams: ep.query.sorted(), HeaderParams: ep.headers.sorted(), RequestTypes: ep.reqTypes.sorted(),
 		ResponseTypes: ep.respTypes.sorted(), LatencyMs: quantiles(&ep.latency, 0.001),
 		ResponseBytes: quantiles(&ep.respSize, 1), ep: ep}
 	if ep.op != nil {
@@ -269,6 +270,12 @@ func (inv *Inventory) OpenAPI(title, version string) ([]byte, error) {
 			FirstSeen: *e.FirstSeen, LastSeen: *e.LastSeen}
 		for _, q := range e.QueryParams {
 			op.Params = append(op.Params, openapi.Param{Name: q, In: "query", Required: ep.query[q] == ep.Requests})
+		}
+		for _, h := range e.HeaderParams {
+			if slices.ContainsFunc(op.Auth, func(a string) bool { return strings.EqualFold(a, "apikey:"+h) }) {
+				continue // an API key header is a security scheme, not a parameter
+			}
+			op.Params = append(op.Params, openapi.Param{Name: h, In: "header", Required: ep.headers[h] == ep.Requests})
 		}
 		if ep.reqBody.Count() > 0 {
 			op.RequestBody = &ep.reqBody

@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"github.com/apitap/apitap/internal/testutil"
 	"math/rand"
 	"testing"
 )
@@ -130,4 +131,21 @@ func BenchmarkObserve(b *testing.B) {
 		l.Observe("api.example.com", paths[i%len(paths)])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "paths/s")
+}
+
+// BenchmarkLearnGitHub learns the generated GitHub traffic from scratch
+// (the corpus spec; skipped without it): Observe while the tree grows and
+// positions flip, the expensive phase.
+func BenchmarkLearnGitHub(b *testing.B) {
+	s := loadSpec(b, testutil.Corpus(b), "github-api.github.com-2022-07-18.json")
+	reqs := traffic(s, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l, _ := New(DefaultConfig())
+		for _, r := range reqs {
+			l.Observe("h", r.path)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(reqs))/b.Elapsed().Seconds(), "paths/s")
 }
