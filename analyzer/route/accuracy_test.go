@@ -125,7 +125,7 @@ func TestAccuracy(t *testing.T) {
 
 func writeAccuracy(t *testing.T, rows []specAccuracy, seeds int) {
 	var b strings.Builder
-	b.WriteString(accuracyHead)
+	b.WriteString(strings.NewReplacer("MIN", fmt.Sprint(minPerRoute), "MAX", fmt.Sprint(maxPerRoute)).Replace(accuracyHead))
 	fmt.Fprintf(&b, "Means over %d traffic samples (seeds 1–%d); the last column is the worst sample.\n\n", seeds, seeds)
 	b.WriteString("| spec | paths | requests (seed 1) | precision | recall | F1 | worst F1 |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, a := range rows {
@@ -160,7 +160,7 @@ spec with more than 100 paths. How templates are learned: docs/templating.md.
 
 How the traffic is made (analyzer/route/corpus_test.go): for each OpenAPI
 spec of the shared corpus (/work/shared/corpus/openapi), every path gets a
-log-uniform number of requests between 2 and 150; each request draws each
+log-uniform number of requests between MIN and MAX; each request draws each
 path parameter afresh. Values follow the parameter's definition and name,
 as real traffic would carry them: enums from the enum; Twilio SIDs from the
 schema pattern (AC + 32 hex); integers, UUIDs, dates, emails; Stripe ids

@@ -149,3 +149,18 @@ func BenchmarkLearnGitHub(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(reqs))/b.Elapsed().Seconds(), "paths/s")
 }
+
+// BenchmarkTemplateGitHub templates the generated GitHub traffic on the
+// tree learned from it (the corpus spec; skipped without it).
+func BenchmarkTemplateGitHub(b *testing.B) {
+	s := loadSpec(b, testutil.Corpus(b), "github-api.github.com-2022-07-18.json")
+	reqs := traffic(s, 1)
+	l := learn(b, reqs)
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf = l.AppendTemplate(buf[:0], "h", reqs[i%len(reqs)].path)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "paths/s")
+}

@@ -27,13 +27,14 @@ package route
 import (
 	"errors"
 	"fmt"
-	"strconv"
 )
 
-// Config tunes the learner (YAML key "routes").
+// Config tunes the learner (YAML key analyzer.inventory.templating;
+// docs/templating.md explains each rule).
 type Config struct {
 	// MinDistinct is the number of distinct word values a position needs
-	// before it can be a parameter by cardinality. Default 12.
+	// before it can be a parameter by cardinality. Default 5: a sparse
+	// route seen a dozen times shows no more than a dozen values.
 	MinDistinct int `yaml:"min_distinct"`
 	// OpenShare is the percentage of those values that must have been
 	// seen only once, and NewShare the per mille of the position's
@@ -57,7 +58,8 @@ type Config struct {
 	MaxChildren int `yaml:"max_children"`
 	// MaxNodesPerHost and MaxNodes bound the tree of one host and of all
 	// hosts. Paths that would grow a tree beyond them are learned only as
-	// far as it goes (Stats.NodeDrops). Defaults 200000 and 2000000.
+	// far as it goes (Stats.NodeDrops). A node costs about 400 bytes, so
+	// the defaults bound the tree to about 200 MB. Defaults 100000 and 500000.
 	MaxNodesPerHost int `yaml:"max_nodes_per_host"`
 	MaxNodes        int `yaml:"max_nodes"`
 	// MaxHosts bounds the hosts learned; others are templated by token
@@ -74,7 +76,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MinDistinct: 5, OpenShare: 25, NewShare: 20, MinShared: 3, Dominance: 4, MinStaticHits: 10,
-		MaxChildren: 1000, MaxNodesPerHost: 200000, MaxNodes: 2000000, MaxHosts: 10000, MaxDepth: 32,
+		MaxChildren: 1000, MaxNodesPerHost: 100000, MaxNodes: 500000, MaxHosts: 10000, MaxDepth: 32,
 	}
 }
 
@@ -83,17 +85,17 @@ func (c Config) Validate() error {
 	var errs []error
 	pos := func(name string, v, min int) {
 		if v < min {
-			errs = append(errs, fmt.Errorf("routes %s must be >= %d", name, min))
+			errs = append(errs, fmt.Errorf("templating %s must be >= %d", name, min))
 		}
 	}
 	pos("min_distinct", c.MinDistinct, 2)
 	pos("open_share", c.OpenShare, 0)
 	if c.OpenShare > 100 {
-		errs = append(errs, errors.New("routes open_share must be <= 100"))
+		errs = append(errs, errors.New("templating open_share must be <= 100"))
 	}
 	pos("new_share", c.NewShare, 0)
 	if c.NewShare > 1000 {
-		errs = append(errs, errors.New("routes new_share must be <= 1000"))
+		errs = append(errs, errors.New("templating new_share must be <= 1000"))
 	}
 	pos("min_shared", c.MinShared, 2)
 	pos("dominance", c.Dominance, 2)
@@ -104,11 +106,11 @@ func (c Config) Validate() error {
 	pos("max_hosts", c.MaxHosts, 1)
 	pos("max_depth", c.MaxDepth, 1)
 	if c.MaxDepth > maxDepth {
-		errs = append(errs, fmt.Errorf("routes max_depth must be <= %d", maxDepth))
+		errs = append(errs, fmt.Errorf("templating max_depth must be <= %d", maxDepth))
 	}
 	for i, r := range c.Rules {
 		if _, err := compileRule(r); err != nil {
-			errs = append(errs, fmt.Errorf("routes rule %d (%q): %w", i, r.Pattern, err))
+			errs = append(errs, fmt.Errorf("templating rule %d (%q): %w", i, r.Pattern, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -127,7 +129,8 @@ type Param struct {
 	// class), "cardinality:57" (57 distinct values, most seen rarely),
 	// "structure:9" (9 values sharing what follows them),
 	// "cardinality:1000+" (the position collapsed at MaxChildren),
-	// "rule:force", "rule:merge".
+	// "known:3" (3 values known as parameter values elsewhere on the
+	// host), "rule:force", "rule:merge".
 	Reason string
 }
 
@@ -241,5 +244,3 @@ func (l *Learner) Stats() Stats {
 	s.Nodes = l.nodes
 	return s
 }
-
-func itoa(v int) string { return strconv.Itoa(v) }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/apitap/apitap/internal/testutil"
 )
 
@@ -45,7 +47,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestCorpusStaticSegments: no static segment of the corpus specs (2,000
+// TestCorpusStaticSegments: no static segment of the corpus specs (650
 // real route words: check-suites, 3d_secure, v1beta1, IncomingPhoneNumbers,
 // admissionregistration.k8s.io…) is read as an identifier.
 func TestCorpusStaticSegments(t *testing.T) {
@@ -319,4 +321,36 @@ func TestAppendTemplateAllocs(t *testing.T) {
 		buf = l.AppendTemplate(buf[:0], "unknown.example.com", paths[i%len(paths)])
 		i++
 	})
+}
+
+// TestConfigYAML: the documented rules example decodes, with every key
+// known.
+func TestConfigYAML(t *testing.T) {
+	const doc = `
+min_distinct: 6
+max_children: 500
+rules:
+  - pattern: /api/files/{name}
+    action: param
+  - pattern: /users/{}/settings/{}
+    action: param
+    name: key
+  - pattern: /users/me
+    action: static
+  - pattern: /v1/legacy/{}/**
+    action: merge
+    into: /v2/items/{itemId}
+`
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MinDistinct != 6 || cfg.MaxChildren != 500 || cfg.OpenShare != 25 || len(cfg.Rules) != 4 || cfg.Rules[1].Name != "key" || cfg.Rules[3].Into != "/v2/items/{itemId}" {
+		t.Errorf("decoded %+v", cfg)
+	}
 }

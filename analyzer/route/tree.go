@@ -64,7 +64,7 @@ type node struct {
 	ppl      int32  // … of them with plural labels (pods, deployments)
 	topDF    int32  // max over gc (gc only grows)
 	wordHits uint64 // hits of the countable word children
-	depth    uint16 // segments from the root (0: first segment's position)
+	depth    uint16 // segments from the root (the root 0, a first segment 1)
 	kind     nodeKind
 	why      uint8 // why words here are parameters (whyNone: they are not)
 	fixed    bool  // a version or API prefix label: never a parameter
@@ -138,7 +138,7 @@ func (l *Learner) newNode(t *tree, kind nodeKind, label string, depth uint16, fr
 	l.nodes++
 	n := &node{kind: kind, label: label, depth: depth}
 	if kind == kindWord {
-		n.fixed = isFixed(label, int(depth), from != nil && from.prefix)
+		n.fixed = isFixed(label, int(depth)-1, from != nil && from.prefix) // depth 1: the first segment
 		n.prefix = n.fixed && from != nil && from.prefix
 	}
 	if from != nil {
@@ -159,7 +159,7 @@ func (l *Learner) wordChild(t *tree, n, parent *node, label string) *node {
 	if c := n.words[label]; c != nil {
 		return c
 	}
-	fixed := isFixed(label, int(n.depth)+1, n.prefix)
+	fixed := isFixed(label, int(n.depth), n.prefix)
 	if n.full && !fixed {
 		l.stats.Untracked++
 		return nil
@@ -562,7 +562,7 @@ func (l *Learner) merge(t *tree, dst, src *node) {
 	for label, c := range src.words {
 		d := dst.words[label]
 		if d == nil {
-			fixed := isFixed(label, int(dst.depth)+1, dst.prefix)
+			fixed := isFixed(label, int(dst.depth), dst.prefix)
 			if dst.full && !fixed {
 				l.stats.Untracked++
 				continue

@@ -222,6 +222,7 @@ func (l *Learner) walk(dst []byte, host, path string, placeholders bool, ps *[]P
 			dst = append(dst, '.')
 			dst = append(dst, tk.s...)
 			if n != nil {
+				rs = n.rules // an extension node has its segment's rule states
 				n = findExt(n, tk.s)
 			}
 			continue

@@ -1,5 +1,12 @@
 package route
 
+// Tuning aids, skipped unless their environment is set:
+//
+//	ROUTE_SEEDS=8 go test ./analyzer/route -run TestTuneSeeds -v      F1 per spec over 8 traffic samples
+//	ROUTE_ERRORS=/tmp/dir (with the above or TestAccuracy)            write each sample's errors there
+//	ROUTE_SPEC=kubernetes-v1.36-swagger.json ROUTE_NODE=/api/v1/namespaces/{} \
+//	  go test ./analyzer/route -run TestTuneNode -v                   one position's statistics ({} follows the overlay)
+
 import (
 	"fmt"
 	"os"
@@ -10,9 +17,9 @@ import (
 	"github.com/apitap/apitap/internal/testutil"
 )
 
-// TestDebugNode prints the statistics of the node at ROUTE_NODE in the
+// TestTuneNode prints the statistics of the node at ROUTE_NODE in the
 // spec ROUTE_SPEC (tuning aid; skipped without them).
-func TestDebugNode(t *testing.T) {
+func TestTuneNode(t *testing.T) {
 	spec, at := os.Getenv("ROUTE_SPEC"), os.Getenv("ROUTE_NODE")
 	if spec == "" || at == "" {
 		t.Skip("ROUTE_SPEC and ROUTE_NODE unset")
@@ -57,8 +64,8 @@ func TestDebugNode(t *testing.T) {
 	fmt.Println("gc:", strings.Join(gcs, " "))
 }
 
-// TestDebugSeeds prints F1 per spec over ROUTE_SEEDS seeds (tuning aid).
-func TestDebugSeeds(t *testing.T) {
+// TestTuneSeeds prints F1 per spec over ROUTE_SEEDS seeds (tuning aid).
+func TestTuneSeeds(t *testing.T) {
 	n := 0
 	fmt.Sscan(os.Getenv("ROUTE_SEEDS"), &n)
 	if n == 0 {
