@@ -20,10 +20,15 @@ import (
 // see TestMain) that acknowledges produce requests without storing them,
 // so the broker's CPU is neither charged to nor competing for the
 // publisher's core (run with -cpu 1).
-func benchBroker(b *testing.B) []string {
+func benchBroker(b *testing.B) []string { return childBroker(b, "^$", brokerEnv+"=8") }
+
+// childBroker runs this test binary again as a broker process (selected by
+// the env assignment, see TestMain), pinned to one core, and returns the
+// addresses it prints; the broker exits when its stdin closes.
+func childBroker(b *testing.B, run, env string) []string {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), brokerEnv+"=8", "GOMAXPROCS=1")
+	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.bench=^$")
+	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)

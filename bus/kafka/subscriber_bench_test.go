@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,30 +103,7 @@ func TestSyntheticBroker(t *testing.T) {
 // synthBroker starts TestSyntheticBroker in a child process (this test
 // binary) on one core of its own and returns its address.
 func synthBroker(b *testing.B, comp string, parts int) []string {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSyntheticBroker$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d", synthBrokerEnv, comp, parts), "GOMAXPROCS=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	return strings.Split(strings.TrimSpace(line), ",")
+	return childBroker(b, "^TestSyntheticBroker$", fmt.Sprintf("%s=%s:%d", synthBrokerEnv, comp, parts))
 }
 
 // BenchmarkSubscriber measures consume + decode: a Subscriber with the

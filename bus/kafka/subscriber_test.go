@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/kversion"
 	"google.golang.org/protobuf/encoding/protowire"
 	"gopkg.in/yaml.v3"
 
@@ -751,16 +750,7 @@ var kafka4MinVersions = map[int16]int16{
 // newest, is at or above the Kafka 4.0 minimum, and the whole cycle (join,
 // fetch, dead-letter, commit, leave) works at each.
 func TestSubscriberProtocolVersions(t *testing.T) {
-	versions := []struct {
-		name string
-		v    *kversion.Versions
-	}{
-		{"kafka-3.0", kversion.V3_0_0()},
-		{"kafka-3.9", kversion.V3_9_0()},
-		{"kafka-4.0", kversion.V4_0_0()},
-		{"kfake-latest", nil},
-	}
-	for _, tc := range versions {
+	for _, tc := range brokerVersions() {
 		t.Run(tc.name, func(t *testing.T) {
 			var opts []kfake.Opt
 			if tc.v != nil {

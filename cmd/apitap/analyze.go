@@ -86,19 +86,12 @@ func (c *analyzerConfig) validate() error {
 
 func runAnalyzer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l := loader[analyzerConfig]{name: "analyzer", defaults: defaultAnalyzerConfig, bind: bindAnalyzerFlags}
-	cfg, err := l.load(args, stderr, analyzerUsage)
+	cfg, log, err := setup(l, args, stderr, analyzerUsage)
 	if err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
-		return usageError{err}
-	}
-	log, err := newLogger(cfg.Log)
-	if err != nil {
-		return usageError{err}
-	}
 	defer log.Sync()
-	return analyze(ctx, cfg, log, nil)
+	return analyze(ctx, *cfg, log, nil)
 }
 
 // analyze runs one analyzer instance until ctx ends. wrap, when not nil,

@@ -53,16 +53,9 @@ func bindMigrateFlags(fs *flag.FlagSet, c *migrateConfig, configPath *string) {
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l := loader[migrateConfig]{name: "migrate", defaults: defaultMigrateConfig, bind: bindMigrateFlags}
-	cfg, err := l.load(args, stderr, migrateUsage)
+	cfg, log, err := setup(l, args, stderr, migrateUsage)
 	if err != nil {
 		return err
-	}
-	if err := cfg.ClickHouse.Validate(); err != nil {
-		return usageError{err}
-	}
-	log, err := newLogger(cfg.Log)
-	if err != nil {
-		return usageError{err}
 	}
 	defer log.Sync()
 	sc := cfg.ClickHouse.Config

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -117,36 +116,20 @@ func (c *runConfig) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("progress %q: want auto, always or never", c.Progress))
 	}
-	if c.GCPercent < 10 || c.GCPercent > 1000 {
-		errs = append(errs, fmt.Errorf("gc_percent %d out of range [10, 1000]", c.GCPercent))
-	}
-	if c.MemoryLimitMiB < 0 {
-		errs = append(errs, errors.New("memory_limit_mib must be >= 0"))
-	}
-	if c.SummaryTop < 1 {
-		errs = append(errs, errors.New("summary_top must be >= 1"))
+	if err := c.knobs().validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l := loader[runConfig]{name: "run", defaults: defaultRunConfig, bind: bindRunFlags}
-	cfg, err := l.load(args, stderr, runUsage)
+	cfg, log, err := setup(l, args, stderr, runUsage)
 	if err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
-		return usageError{err}
-	}
-	log, err := newLogger(cfg.Log)
-	if err != nil {
-		return usageError{err}
-	}
 	defer log.Sync()
-	if cfg.MemoryLimitMiB > 0 {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
-	}
-	debug.SetGCPercent(cfg.GCPercent)
+	cfg.knobs().apply()
 	id := sensorID(cfg.SensorID)
 	file := cfg.Sensor.Capture.File != ""
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -113,43 +112,27 @@ func (c *sensorConfig) validate() error {
 			errs = append(errs, fmt.Errorf("output %q: want jsonl:-, jsonl:PATH, summary[:PATH] or null", o))
 		}
 	}
-	if c.GCPercent < 10 || c.GCPercent > 1000 {
-		errs = append(errs, fmt.Errorf("gc_percent %d out of range [10, 1000]", c.GCPercent))
-	}
-	if c.MemoryLimitMiB < 0 {
-		errs = append(errs, errors.New("memory_limit_mib must be >= 0"))
-	}
-	if c.SummaryTop < 1 {
-		errs = append(errs, errors.New("summary_top must be >= 1"))
+	if err := c.knobs().validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l := loader[sensorConfig]{name: "sensor", defaults: defaultSensorConfig, bind: bindSensorFlags}
-	cfg, err := l.load(args, stderr, sensorUsage)
+	cfg, log, err := setup(l, args, stderr, sensorUsage)
 	if err != nil {
 		return err
 	}
-	if err := cfg.validate(); err != nil {
-		return usageError{err}
-	}
-	log, err := newLogger(cfg.Log)
-	if err != nil {
-		return usageError{err}
-	}
 	defer log.Sync()
-	if cfg.MemoryLimitMiB > 0 {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
-	}
-	debug.SetGCPercent(cfg.GCPercent)
+	cfg.knobs().apply()
 
 	outs, finish, err := openOutputs(cfg.Outputs, cfg.SummaryTop, stdout)
 	if err != nil {
 		return err
 	}
 	if len(cfg.Kafka.Brokers) > 0 {
-		pub, err := newKafkaOutput(&cfg, log)
+		pub, err := newKafkaOutput(cfg, log)
 		if err != nil {
 			finish()
 			return err
