@@ -416,6 +416,9 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 	if ct := e.Response.ContentType; ct != "" {
 		ep.respTypes.add(ct, 1)
 	}
+	if !sampleBody(ep.Requests, e) {
+		return
+	}
 	observeBody(&ep.reqBody, &e.Request)
 	if e.Status > 0 && len(e.Response.Data) > 0 {
 		if ep.respBody == nil {
@@ -432,6 +435,26 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 		}
 		observeBody(s, &e.Response)
 	}
+}
+
+// Body schemas are inferred from every body of an endpoint's first
+// bodySampleAll requests, then from one in bodySampleEvery (chosen by a
+// hash of the exchange's capture time and client port): a schema settles
+// long before that, and inference is the inventory's largest cost per
+// exchange. Which bodies are in the sample depends on arrival order, so
+// the inferred schema (not the counts or templates) may differ slightly
+// between two orders of the same traffic.
+const (
+	bodySampleAll   = 256
+	bodySampleEvery = 16
+)
+
+func sampleBody(n uint64, e *flow.Exchange) bool {
+	if n <= bodySampleAll {
+		return true
+	}
+	h := uint64(e.Start.UnixNano())*0x9E3779B97F4A7C15 ^ uint64(e.Client.Port())*0xC2B2AE3D27D4EB4F
+	return (h>>32)%bodySampleEvery == 0
 }
 
 func observeBody(s *shape.Shape, b *flow.Body) {
