@@ -24,7 +24,8 @@ import (
 // and the whole: sensor_rec/s (capture → Kafka), analyzer_rec/s (Kafka →
 // ClickHouse, until count() reaches the capture's exchanges) and
 // e2e_rec/s (both stages, back to back). Everything shares this machine's
-// cores, broker included.
+// cores, broker included. APITAP_BENCH_EXCHANGES and APITAP_BENCH_BATCH
+// (the subscriber's batch_records) vary the run.
 func BenchmarkPipeline(b *testing.B) {
 	dsn := testutil.ClickHouse(b)
 	n := 200000
@@ -68,6 +69,9 @@ func BenchmarkPipeline(b *testing.B) {
 		cfg.Kafka.Brokers = c.ListenAddrs()
 		cfg.Kafka.Topic = topic
 		cfg.Kafka.Group = "bench-" + topic
+		if s := os.Getenv("APITAP_BENCH_BATCH"); s != "" {
+			fmt.Sscan(s, &cfg.Kafka.BatchRecords)
+		}
 		cfg.ClickHouse.DSN = dsn
 		cfg.StatsInterval = time.Hour
 		ctx, cancel := context.WithCancel(context.Background())
