@@ -171,7 +171,7 @@ func (r *Report) WriteDir(dir string, top int, inv *inventory.Inventory) error {
 	if err != nil {
 		return err
 	}
-	r.Summary(f, top, entries)
+	r.Summary(f, top, inv)
 	return f.Close()
 }
 
@@ -206,7 +206,12 @@ func writeJSON(path string, v any) error {
 
 // Summary writes the readable report: totals, the busiest endpoints, and
 // every loss the sensors reported.
-func (r *Report) Summary(w io.Writer, top int, eps []inventory.Entry) {
+func (r *Report) Summary(w io.Writer, top int, inv *inventory.Inventory) {
+	var eps []inventory.Entry
+	var probes []inventory.Probe
+	if inv != nil {
+		eps, probes = inv.Entries(), inv.Probes()
+	}
 	losses := r.Losses()
 	r.mu.Lock()
 	n, st, rq, rs, first, last, over := r.exchanges, r.status, r.reqBytes, r.respBytes, r.first, r.last, r.lossOver
@@ -229,8 +234,8 @@ func (r *Report) Summary(w io.Writer, top int, eps []inventory.Entry) {
 	}
 	fmt.Fprintf(w, "\nstatus: 2xx %d  3xx %d  4xx %d  5xx %d  1xx %d  no response %d\n", st[2], st[3], st[4], st[5], st[1], st[0])
 	fmt.Fprintf(w, "bytes: requests %d, responses %d\n", rq, rs)
-	fmt.Fprintf(w, "inventory: %d documented, %d shadow, %d zombie, %d dormant\n\n",
-		states[inventory.Documented], states[inventory.Shadow], states[inventory.Zombie], states[inventory.Dormant])
+	fmt.Fprintf(w, "inventory: %d documented, %d shadow, %d zombie, %d dormant; %d probed paths (404 only)\n\n",
+		states[inventory.Documented], states[inventory.Shadow], states[inventory.Zombie], states[inventory.Dormant], len(probes))
 	if len(eps) > 0 {
 		eps = slices.Clone(eps)
 		slices.SortStableFunc(eps, func(a, b inventory.Entry) int { return cmp.Compare(b.Requests, a.Requests) })

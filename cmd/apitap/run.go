@@ -217,7 +217,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, an.Inventory()); err != nil {
 		errs = append(errs, fmt.Errorf("writing %s: %w", cfg.Out, err))
 	}
-	rep.Summary(stdout, cfg.SummaryTop, an.Inventory().Entries())
+	rep.Summary(stdout, cfg.SummaryTop, an.Inventory())
 	st, bs, as := s.Stats(), bus.Stats(), an.Stats()
 	fmt.Fprintf(stdout, "\nresults in %s/ (%s, %s, %s, %s, %s, %s) — %.1fs\n", strings.TrimRight(cfg.Out, "/"),
 		report.EndpointsFile, report.OpenAPIFile, report.FindingsFile, report.ProbesFile, report.LossFile,

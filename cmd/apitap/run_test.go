@@ -102,7 +102,7 @@ func TestRunWithSpec(t *testing.T) {
 	if kinds["shadow_endpoint"] != 1 || kinds["zombie_endpoint"] != 1 {
 		t.Fatalf("findings %v", kinds)
 	}
-	if !strings.Contains(out, "1 documented, 1 shadow, 1 zombie, 1 dormant") {
+	if !strings.Contains(out, "1 documented, 1 shadow, 1 zombie, 1 dormant; 1 probed paths (404 only)") {
 		t.Fatalf("summary:\n%s", out)
 	}
 
