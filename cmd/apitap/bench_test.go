@@ -72,6 +72,9 @@ func BenchmarkPipeline(b *testing.B) {
 		if s := os.Getenv("APITAP_BENCH_BATCH"); s != "" {
 			fmt.Sscan(s, &cfg.Kafka.BatchRecords)
 		}
+		if s := os.Getenv("APITAP_BENCH_CH_COMPRESSION"); s != "" {
+			cfg.ClickHouse.Compression = s
+		}
 		cfg.ClickHouse.DSN = dsn
 		cfg.StatsInterval = time.Hour
 		ctx, cancel := context.WithCancel(context.Background())
