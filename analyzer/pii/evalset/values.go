@@ -119,9 +119,9 @@ var ibanFormats = []struct{ cc, bban string }{
 	{"FR", "nnnnnnnnnncccccccccccnn"},
 	{"NL", "aaaannnnnnnnnn"},
 	{"ES", "nnnnnnnnnnnnnnnnnnnn"},
-	{"IT", "annnnnnnnnnccccccccccccc"},
+	{"IT", "annnnnnnnnncccccccccccc"},
 	{"BE", "nnnnnnnnnnnn"},
-	{"CH", "nnnnnccccccccccccc"},
+	{"CH", "nnnnncccccccccccc"},
 	{"PL", "nnnnnnnnnnnnnnnnnnnnnnnn"},
 }
 
