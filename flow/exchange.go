@@ -99,7 +99,7 @@ type Credential struct {
 	// Fingerprint is a keyed HMAC-SHA256 of the secret, hex, truncated to 16
 	// bytes: stable for a given key so the analyzer can tell callers apart.
 	Fingerprint string
-	// User is the basic-auth user name (not secret by itself; kept because
+	// User is the Basic or Digest user name (not secret by itself; kept because
 	// credential-stuffing detection needs it). Empty otherwise.
 	User string
 	// JWT holds the unverified claims of a bearer JWT; nil otherwise.

@@ -176,6 +176,13 @@ func FuzzRedact(f *testing.F) {
 			t.Fatal("no record")
 		}
 		js := flow.AppendJSON(nil, es[0])
+		if strings.Contains(strings.ToLower(noise), "username") {
+			// Noise ending in a Digest "username=" turns the secret placed
+			// after it into that user name, which is kept like a basic-auth
+			// user (not a secret; credential stuffing needs it). Only that
+			// field may hold it.
+			js = bytes.ReplaceAll(js, []byte(`"user":"`+secret+`"`), nil)
+		}
 		if bytes.Contains(js, []byte(secret)) {
 			t.Fatalf("secret %q leaked:\n%s", secret, js)
 		}
