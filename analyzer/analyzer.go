@@ -166,7 +166,7 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 			nx++
 			e := r.Exchange
 			c := a.inv.Classify(e)
-			a.res.Exchanges = append(a.res.Exchanges, exchangeRow(r.Meta, e, c.Path))
+			a.res.Exchanges = append(a.res.Exchanges, exchangeRow(r.Meta, e, c.Host, c.Path))
 			row := &a.res.Exchanges[len(a.res.Exchanges)-1]
 			client := row.Principal
 			if client == "" {
@@ -303,7 +303,7 @@ func (a *Analyzer) loadState(ctx context.Context, recs []codec.Record) error {
 		if e == nil {
 			continue
 		}
-		h := hostOf(e)
+		h := inventory.Host(e)
 		if t, ok := a.hosts[h]; ok && now.Sub(t) < stateReload {
 			a.hosts[h] = now
 			continue
@@ -335,16 +335,6 @@ func (a *Analyzer) loadState(ctx context.Context, recs []codec.Record) error {
 	return nil
 }
 
-func hostOf(e *flow.Exchange) string {
-	if e.Host != "" {
-		return e.Host
-	}
-	if e.Server.IsValid() {
-		return e.Server.Addr().Unmap().String()
-	}
-	return ""
-}
-
 // Stats returns the counters.
 func (a *Analyzer) Stats() Stats {
 	a.mu.Lock()
@@ -355,12 +345,12 @@ func (a *Analyzer) Stats() Stats {
 		StateErrors: a.stateErrs.Load(), Inventory: inv}
 }
 
-func exchangeRow(m codec.Meta, e *flow.Exchange, endpoint string) ExchangeRow {
+func exchangeRow(m codec.Meta, e *flow.Exchange, host, endpoint string) ExchangeRow {
 	r := ExchangeRow{
 		Time: e.Start, SensorID: m.SensorID, Sequence: m.Sequence,
 		ClientPort: e.Client.Port(), ServerPort: e.Server.Port(),
 		VLAN: e.Outer.VLAN, VNI: e.Outer.VNI,
-		Host: e.Host, Method: e.Method, Endpoint: endpoint,
+		Host: host, Method: e.Method, Endpoint: endpoint,
 		QueryKeys: queryKeys(e.Query), Status: uint16(min(max(e.Status, 0), 65535)),
 		RequestBytes: uint64(max(e.Request.WireBytes, 0)), ResponseBytes: uint64(max(e.Response.WireBytes, 0)),
 		RequestType: e.Request.ContentType, ResponseType: e.Response.ContentType,
@@ -375,7 +365,6 @@ func exchangeRow(m codec.Meta, e *flow.Exchange, endpoint string) ExchangeRow {
 	if e.Server.IsValid() {
 		r.ServerIP = e.Server.Addr().Unmap().String()
 	}
-	r.Host = hostOf(e)
 	if !e.Start.IsZero() && e.End.After(e.Start) {
 		r.LatencyMicros = uint32(min(e.End.Sub(e.Start).Microseconds(), 1<<32-1))
 	}

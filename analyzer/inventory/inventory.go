@@ -283,7 +283,7 @@ func (r *retiredRule) matches(k Key) bool {
 // Classify returns the endpoint a request belongs to. It does not change
 // the inventory.
 func (inv *Inventory) Classify(e *flow.Exchange) Class {
-	host := hostOf(e)
+	host := Host(e)
 	path := e.PathDecoded
 	if path == "" {
 		path = "/"
@@ -310,7 +310,10 @@ func (inv *Inventory) Classify(e *flow.Exchange) Class {
 	return c
 }
 
-func hostOf(e *flow.Exchange) string {
+// Host is the host an exchange is filed under: the Host header's (or the
+// absolute target's) host, else the server address. The analyzer's rows
+// use it too, so a row and its endpoint always agree.
+func Host(e *flow.Exchange) string {
 	if e.Host != "" {
 		return e.Host
 	}
@@ -334,7 +337,7 @@ func (inv *Inventory) Learn(e *flow.Exchange) {
 	if e.Status == 404 {
 		return
 	}
-	inv.tree.Observe(hostOf(e), e.PathDecoded)
+	inv.tree.Observe(Host(e), e.PathDecoded)
 }
 
 // Add folds one exchange into its endpoint (or into the probes when it is a
