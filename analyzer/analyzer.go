@@ -232,7 +232,7 @@ func (a *Analyzer) Flush(ctx context.Context) error {
 			a.res.Findings = append(a.res.Findings, findingRow(f, version))
 		}
 	}
-	a.inv.Dirty() // all written above
+	a.inv.MarkClean() // all written above
 	a.applied, a.pending = batchID{}, true
 	return a.write(ctx)
 }

@@ -172,6 +172,14 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
+// MarkClean clears the changed marks without building entries (after a
+// Flush has written every entry anyway).
+func (inv *Inventory) MarkClean() {
+	for _, ep := range inv.eps {
+		ep.dirty = false
+	}
+}
+
 // Dirty returns the entries changed since the last call and clears the
 // marks: what storage needs to upsert after a batch.
 func (inv *Inventory) Dirty() []Entry {
@@ -231,10 +239,11 @@ func FindingOf(e Entry) (Finding, bool) {
 		Requests: e.Requests, Clients: clients, Spec: e.Spec, Summary: summary}, true
 }
 
-// OpenAPI builds the openapi.json document of everything observed.
-// Sub-endpoints (GraphQL, SOAP, RPC operations) share one URL, which is
-// one OpenAPI operation: they are merged into it.
-func (inv *Inventory) OpenAPI(title, version string) ([]byte, error) {
+// OpenAPI builds the openapi.json document of everything observed, from
+// the entries Entries returned. Sub-endpoints (GraphQL, SOAP, RPC
+// operations) share one URL, which is one OpenAPI operation: they are
+// merged into it.
+func OpenAPI(title, version string, entries []Entry) ([]byte, error) {
 	type urlKey struct {
 		host   string
 		port   uint16
@@ -243,7 +252,7 @@ func (inv *Inventory) OpenAPI(title, version string) ([]byte, error) {
 	}
 	merged := map[urlKey]*Entry{}
 	var order []urlKey
-	for _, e := range inv.Entries() {
+	for _, e := range entries {
 		if e.ep == nil {
 			continue // dormant, never seen: nothing observed to describe
 		}

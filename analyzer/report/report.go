@@ -132,15 +132,29 @@ func (r *Report) Losses() []Loss {
 	return out
 }
 
+// Inventory is the inventory as the output files show it, taken once at
+// the end of a run (the files and the summary read the same snapshot).
+type Inventory struct {
+	Entries []inventory.Entry
+	Probes  []inventory.Probe
+}
+
+// Snapshot takes the inventory's entries and probes; inv may be nil.
+func Snapshot(inv *inventory.Inventory) *Inventory {
+	if inv == nil {
+		return nil
+	}
+	return &Inventory{Entries: inv.Entries(), Probes: inv.Probes()}
+}
+
 // WriteDir writes the files into dir (created if missing). inv may be nil
 // (no inventory files then).
-func (r *Report) WriteDir(dir string, top int, inv *inventory.Inventory) error {
+func (r *Report) WriteDir(dir string, top int, inv *Inventory) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var entries []inventory.Entry
 	if inv != nil {
-		entries = inv.Entries()
+		entries := inv.Entries
 		if err := writeLines(filepath.Join(dir, EndpointsFile), entries); err != nil {
 			return err
 		}
@@ -153,10 +167,10 @@ func (r *Report) WriteDir(dir string, top int, inv *inventory.Inventory) error {
 		if err := writeLines(filepath.Join(dir, FindingsFile), fs); err != nil {
 			return err
 		}
-		if err := writeJSON(filepath.Join(dir, ProbesFile), inv.Probes()); err != nil {
+		if err := writeJSON(filepath.Join(dir, ProbesFile), inv.Probes); err != nil {
 			return err
 		}
-		doc, err := inv.OpenAPI("apitap: observed APIs", time.Now().UTC().Format("2006-01-02"))
+		doc, err := inventory.OpenAPI("apitap: observed APIs", time.Now().UTC().Format("2006-01-02"), entries)
 		if err != nil {
 			return fmt.Errorf("openapi: %w", err)
 		}
@@ -206,11 +220,11 @@ func writeJSON(path string, v any) error {
 
 // Summary writes the readable report: totals, the busiest endpoints, and
 // every loss the sensors reported.
-func (r *Report) Summary(w io.Writer, top int, inv *inventory.Inventory) {
+func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 	var eps []inventory.Entry
 	var probes []inventory.Probe
 	if inv != nil {
-		eps, probes = inv.Entries(), inv.Probes()
+		eps, probes = inv.Entries, inv.Probes
 	}
 	losses := r.Losses()
 	r.mu.Lock()

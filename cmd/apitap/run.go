@@ -214,10 +214,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if closeStore != nil {
 		closeStore()
 	}
-	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, an.Inventory()); err != nil {
+	snap := report.Snapshot(an.Inventory())
+	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, snap); err != nil {
 		errs = append(errs, fmt.Errorf("writing %s: %w", cfg.Out, err))
 	}
-	rep.Summary(stdout, cfg.SummaryTop, an.Inventory())
+	rep.Summary(stdout, cfg.SummaryTop, snap)
 	st, bs, as := s.Stats(), bus.Stats(), an.Stats()
 	fmt.Fprintf(stdout, "\nresults in %s/ (%s, %s, %s, %s, %s, %s) — %.1fs\n", strings.TrimRight(cfg.Out, "/"),
 		report.EndpointsFile, report.OpenAPIFile, report.FindingsFile, report.ProbesFile, report.LossFile,
