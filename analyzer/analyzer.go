@@ -25,6 +25,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/schema/codec"
@@ -39,17 +40,23 @@ type Config struct {
 	// inventory entries into the templates learned since (see
 	// inventory.Canonicalize). Default 16.
 	CanonicalizeEvery int `yaml:"canonicalize_every"`
+	// Sensitive configures PII, secret and data-exposure detection
+	// (docs/sensitive-data.md).
+	Sensitive exposure.Config `yaml:"sensitive"`
 }
 
 // DefaultConfig returns the defaults stated on Config.
 func DefaultConfig() Config {
-	return Config{Inventory: inventory.DefaultConfig(), CanonicalizeEvery: 16}
+	return Config{Inventory: inventory.DefaultConfig(), CanonicalizeEvery: 16, Sensitive: exposure.DefaultConfig()}
 }
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
 	var errs []error
 	if err := c.Inventory.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Sensitive.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.CanonicalizeEvery < 1 {
@@ -87,6 +94,7 @@ type Stats struct {
 	SinkErrors  uint64
 	StateErrors uint64 // stored inventory states that could not be read
 	Inventory   inventory.Stats
+	Sensitive   exposure.Stats
 }
 
 // batchID recognises the retry of a batch: same length, same first and
@@ -104,6 +112,9 @@ type Analyzer struct {
 
 	mu      sync.Mutex
 	inv     *inventory.Inventory
+	exp     *exposure.Engine // nil when sensitive-data scanning is off
+	items   []exposure.Item
+	keys    []inventory.Key
 	hosts   map[string]time.Time // hosts whose stored state was loaded -> last use
 	res     Result
 	applied batchID // the last batch folded into the inventory
@@ -128,11 +139,18 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
+	var en *exposure.Engine
+	if cfg.Sensitive.Enabled {
+		if en, err = exposure.NewEngine(cfg.Sensitive); err != nil {
+			return nil, err
+		}
+		inv.UseExposure(en)
+	}
 	for _, sp := range inv.Specs() {
 		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),
 			zap.Int("operations", len(sp.Operations)), zap.Strings("hosts", sp.Hosts), zap.Int("warnings", len(sp.Warnings)))
 	}
-	return &Analyzer{cfg: cfg, set: set, inv: inv, hosts: map[string]time.Time{}}, nil
+	return &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, hosts: map[string]time.Time{}}, nil
 }
 
 // Inventory returns the analyzer's inventory. It is owned by Consume: read
@@ -158,6 +176,7 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 		return err
 	}
 	a.res.Reset()
+	a.items, a.keys = a.items[:0], a.keys[:0]
 	var nx, nl, lost uint64
 	for i := range recs {
 		r := &recs[i]
@@ -174,11 +193,24 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 			}
 			a.inv.Learn(e)
 			a.inv.Add(c, e, client)
+			if a.exp != nil && a.inv.Has(c.Key) {
+				a.items = append(a.items, exposure.Item{Exchange: e, Template: c.Path, Watch: a.inv.Watch(c.Key)})
+				a.keys = append(a.keys, c.Key)
+			}
 		case r.Loss != nil:
 			nl++
 			lost += r.Loss.Count
 			a.res.Losses = append(a.res.Losses, lossRow(r.Meta, r.Loss))
 			a.inv.Blind(r.Loss.First, r.Loss.Last)
+		}
+	}
+	if len(a.items) > 0 {
+		// Scanning is the costly part and reads only the exchange: it runs
+		// on every core; the profiles take the hits in record order.
+		a.exp.Scan(a.items)
+		for i := range a.items {
+			a.inv.Expose(a.keys[i], a.items[i].Hits, inventory.Time(a.items[i].Exchange))
+			a.items[i] = exposure.Item{} // do not keep the exchange
 		}
 	}
 	a.batchN++
@@ -193,6 +225,9 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 		a.res.Endpoints = append(a.res.Endpoints, endpointRow(e, version))
 		if f, ok := inventory.FindingOf(e); ok {
 			a.res.Findings = append(a.res.Findings, findingRow(f, version))
+		}
+		for _, f := range e.Exposures(true) {
+			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
 		}
 	}
 	a.applied, a.pending = id, true
@@ -231,6 +266,9 @@ func (a *Analyzer) Flush(ctx context.Context) error {
 		if f, ok := inventory.FindingOf(e); ok {
 			a.res.Findings = append(a.res.Findings, findingRow(f, version))
 		}
+		for _, f := range e.Exposures(true) {
+			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
+		}
 	}
 	a.inv.MarkClean() // all written above
 	a.applied, a.pending = batchID{}, true
@@ -265,7 +303,26 @@ func endpointRow(e inventory.Entry, version uint64) EndpointRow {
 		b, _ := json.Marshal(e.Params)
 		r.Params = string(b)
 	}
+	for loc, ts := range e.PIITypes {
+		for _, t := range ts {
+			r.PIITypes = append(r.PIITypes, loc+":"+t)
+		}
+	}
+	slices.Sort(r.PIITypes)
 	return r
+}
+
+// exposureRow is the stored form of a sensitive-data finding: the numbers
+// go to evidence, never a value (the masked sample and the keyed
+// fingerprint stand in for it).
+func exposureRow(f *exposure.Finding, version uint64) FindingRow {
+	ev, _ := json.Marshal(map[string]any{"matches": f.Matches, "values": f.Values, "valid_share": f.ValidShare,
+		"match_share": f.MatchShare, "max_per_message": f.MaxPerMessage, "bulk": f.Bulk, "example": f.Example,
+		"alert": f.Alert, "detail": f.Detail, "operation": f.Operation, "port": f.Port})
+	return FindingRow{ID: f.ID, Time: f.FirstSeen, Kind: f.Kind, Type: f.Type, Severity: f.Severity,
+		Confidence: f.Confidence, Host: f.Host, Method: f.Method, Endpoint: f.Path, Location: f.Location,
+		Field: f.Field, MaskedSample: f.MaskedSample, Fingerprint: f.Fingerprint, Count: f.Count,
+		FirstSeen: f.FirstSeen, LastSeen: f.LastSeen, Summary: f.Summary, Evidence: string(ev), Version: version}
 }
 
 func findingRow(f inventory.Finding, version uint64) FindingRow {
@@ -339,10 +396,14 @@ func (a *Analyzer) loadState(ctx context.Context, recs []codec.Record) error {
 func (a *Analyzer) Stats() Stats {
 	a.mu.Lock()
 	inv := a.inv.Stats()
+	var sen exposure.Stats
+	if a.exp != nil {
+		sen = a.exp.Stats()
+	}
 	a.mu.Unlock()
 	return Stats{Batches: a.batches.Load(), Exchanges: a.exchanges.Load(), Losses: a.losses.Load(),
 		LostUnits: a.lost.Load(), Replays: a.replays.Load(), SinkErrors: a.sinkErrs.Load(),
-		StateErrors: a.stateErrs.Load(), Inventory: inv}
+		StateErrors: a.stateErrs.Load(), Inventory: inv, Sensitive: sen}
 }
 
 func exchangeRow(m codec.Meta, e *flow.Exchange, host, endpoint string) ExchangeRow {

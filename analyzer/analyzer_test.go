@@ -3,9 +3,11 @@ package analyzer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +97,13 @@ func TestEndpointRowsAcrossBatches(t *testing.T) {
 		len(users.StateBlob) == 0 || users.Port != 8080 || users.Clients != 1 {
 		t.Fatalf("merged endpoint: %+v", users)
 	}
-	if len(s.results[0].Findings) != 1 || s.results[0].Findings[0].Kind != "shadow_endpoint" {
+	var shadow []FindingRow
+	for _, f := range s.results[0].Findings {
+		if f.Kind == "shadow_endpoint" {
+			shadow = append(shadow, f)
+		}
+	}
+	if len(shadow) != 1 {
 		t.Fatalf("findings %+v", s.results[0].Findings)
 	}
 	if st := a.Stats(); st.Inventory.Endpoints != 2 || st.Exchanges != 4 || st.Batches != 2 {
@@ -203,6 +211,93 @@ func TestStateCarriesOver(t *testing.T) {
 	e := s.results[2].Endpoints[0]
 	if e.Requests != 4 || e.ClientErrors != 1 || !e.FirstSeen.Equal(t0) || !e.LastSeen.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("endpoint after restart %+v", e)
+	}
+}
+
+// piiEx is an exchange whose response lists n customers.
+func piiEx(seq uint64, n int, at time.Duration) codec.Record {
+	r := ex(seq, "GET", "/api/v1/customers", "", 200, at)
+	var b []byte
+	b = append(b, `{"customers":[`...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"id":%d,"email":"c%d@corp-mail.com","iban":"DE12370502991234567891"}`, i, i)
+	}
+	b = append(b, "]}"...)
+	r.Exchange.Response.Data = b
+	r.Exchange.Credentials = nil
+	return r
+}
+
+// TestSensitiveFindings: PII in responses becomes aggregated findings (one
+// per field, updated, never a raw value) and the endpoint's pii_types;
+// a restarted analyzer carries the profile on from the stored state.
+func TestSensitiveFindings(t *testing.T) {
+	s := &memSink{}
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.Sensitive.FingerprintKey = []byte("0123456789abcdef0123456789abcdef")
+	a1, err := New(cfg, Settings{Sinks: []Sink{s}})
+	must(t, err)
+	must(t, a1.Consume(ctx, []codec.Record{piiEx(1, 2, 0), piiEx(2, 3, time.Second)}))
+	byType := map[string]FindingRow{}
+	for _, f := range s.results[0].Findings {
+		if f.Kind == "pii" {
+			byType[f.Type] = f
+		}
+	}
+	em := byType["email"]
+	if em.Location != "response.body" || em.Field != "$.customers[].email" || em.Count != 2 || em.Endpoint != "/api/v1/customers" ||
+		em.Host != "api.example.com" || em.MaskedSample == "" || len(em.Fingerprint) != 32 || em.Confidence == "" || em.Severity != "medium" {
+		t.Fatalf("email finding %+v", em)
+	}
+	if ib := byType["iban"]; ib.Severity != "high" || ib.Confidence != "confirmed" || strings.Contains(ib.MaskedSample, "370502991234") {
+		t.Fatalf("iban finding %+v", ib)
+	}
+	for _, f := range s.results[0].Findings {
+		if strings.Contains(f.MaskedSample+f.Evidence+f.Summary, "@corp-mail.com") && !strings.Contains(f.MaskedSample, "***") {
+			t.Fatalf("raw value in %+v", f)
+		}
+	}
+	ep := s.results[0].Endpoints[0]
+	if !slices.Equal(ep.PIITypes, []string{"response.body:email", "response.body:iban"}) {
+		t.Fatalf("pii_types %v", ep.PIITypes)
+	}
+	// The next batch only counts on: nothing is due yet.
+	must(t, a1.Consume(ctx, []codec.Record{piiEx(3, 1, 2*time.Second)}))
+	for _, f := range s.results[1].Findings {
+		if f.Kind == "pii" {
+			t.Fatalf("not due, yet reported: %+v", f)
+		}
+	}
+	// A restarted analyzer reads the stored profile with the endpoint.
+	a2, err := New(cfg, Settings{Sinks: []Sink{s}, State: &stateSink{s: s}})
+	must(t, err)
+	must(t, a2.Consume(ctx, []codec.Record{piiEx(4, 60, 5*time.Minute)}))
+	var bulk FindingRow
+	for _, f := range s.results[2].Findings {
+		if f.Kind == "pii" && f.Type == "email" {
+			bulk = f
+		}
+	}
+	if bulk.Count != 4 || bulk.Severity != "high" || !strings.Contains(bulk.Evidence, `"bulk":true`) || bulk.ID != em.ID {
+		t.Fatalf("after restart: %+v", bulk)
+	}
+	if st := a2.Stats().Sensitive; st.Messages == 0 || st.Fields != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Sensitive-data scanning can be turned off.
+	cfg.Sensitive.Enabled = false
+	off := &memSink{}
+	a3, err := New(cfg, Settings{Sinks: []Sink{off}})
+	must(t, err)
+	must(t, a3.Consume(ctx, []codec.Record{piiEx(1, 2, 0)}))
+	for _, f := range off.results[0].Findings {
+		if f.Kind == "pii" || f.Kind == "exposure" {
+			t.Fatalf("scanning off: %+v", f)
+		}
 	}
 }
 

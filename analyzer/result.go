@@ -105,6 +105,9 @@ type EndpointRow struct {
 	StatusCounts []uint64
 	Auth         []string // authentication schemes seen
 	Params       string   // JSON: why each path parameter is one
+	// PIITypes are the sensitive value types the endpoint carries, as
+	// "location:type" ("response.body:email"), sorted.
+	PIITypes []string
 	// StateBlob is the inventory's mergeable state of the entry (opaque
 	// JSON), read back when an analyzer starts or takes the host over.
 	StateBlob []byte
@@ -117,8 +120,8 @@ type EndpointRow struct {
 type FindingRow struct {
 	ID         string
 	Time       time.Time // first evidence
-	Kind       string    // "inventory", "sensitive_data", "anomaly"
-	Type       string    // e.g. "shadow_endpoint", "email", "bola_enumeration"
+	Kind       string    // "shadow_endpoint", "zombie_endpoint", "pii", "exposure", "anomaly"
+	Type       string    // e.g. "undocumented", "email", "secret_in_url", "bola_enumeration"
 	Severity   string    // "info", "low", "medium", "high", "critical"
 	Confidence string    // "confirmed", "likely", "possible"
 	Host       string
@@ -126,13 +129,19 @@ type FindingRow struct {
 	Endpoint   string
 	ClientIP   string
 	Principal  string
-	Location   string // e.g. "response.body:$.user.email"
-	Count      uint64
-	FirstSeen  time.Time
-	LastSeen   time.Time
-	Summary    string
-	Evidence   string // JSON object; never raw sensitive values
-	Version    uint64
+	Location   string // e.g. "response.body", "request.query", "endpoint"
+	// Field is where in the location ("$.user.email", a header or
+	// parameter name); MaskedSample and Fingerprint stand in for a value
+	// (a preview safe to store and its keyed HMAC).
+	Field        string
+	MaskedSample string
+	Fingerprint  string
+	Count        uint64
+	FirstSeen    time.Time
+	LastSeen     time.Time
+	Summary      string
+	Evidence     string // JSON object; never raw sensitive values
+	Version      uint64
 }
 
 // LossRow is one sensor loss record (table loss).

@@ -44,6 +44,9 @@ const (
 	// FlagPipelined: the request started before the previous response started
 	// (it was sent without waiting for the answer).
 	FlagPipelined
+	// FlagMasked: sensitive values in a body or the query were masked
+	// (the sensor's mask option); lengths are kept.
+	FlagMasked
 	flagEnd
 )
 
@@ -51,6 +54,7 @@ var flagNames = [...]string{
 	"truncated", "gap", "midstream", "no_response", "decode_error",
 	"decompression_bomb", "no_request", "upgrade", "connect", "malformed",
 	"headers_truncated", "close_delimited", "redacted", "incomplete", "pipelined",
+	"masked",
 }
 
 // Has reports whether all of f2 are set.

@@ -24,6 +24,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/apitap/apitap/analyzer/exposure"
 	"slices"
 	"strings"
 	"time"
@@ -159,6 +160,7 @@ type Endpoint struct {
 	reqBody             shape.Shape
 	respBody            map[int]*shape.Shape // by status (past 8 statuses, by class)
 	callers             []string             // the first few clients, for findings
+	exp                 *exposure.Profile    // sensitive data per field (nil until a hit)
 	dirty               bool
 }
 
@@ -224,6 +226,7 @@ type Inventory struct {
 	clock, start time.Time
 	blind        []window
 	st           Stats
+	exp          *exposure.Engine // nil: no sensitive-data profiles
 }
 
 type window struct{ from, to time.Time }
@@ -344,10 +347,7 @@ func (inv *Inventory) Learn(e *flow.Exchange) {
 // 404 on an endpoint that never answered anything else). client is the
 // caller's identity for the distinct-clients count.
 func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
-	t := e.Start
-	if t.IsZero() {
-		t = e.End
-	}
+	t := Time(e)
 	if t.After(inv.clock) {
 		inv.clock = t
 	}
@@ -631,6 +631,12 @@ func (ep *Endpoint) merge(o *Endpoint) {
 		ep.carriers.add(k, n)
 	}
 	ep.clients.merge(&o.clients)
+	switch {
+	case ep.exp == nil:
+		ep.exp = o.exp
+	case o.exp != nil:
+		ep.exp.Merge(o.exp)
+	}
 	for _, c := range o.callers {
 		if len(ep.callers) < maxCallers && !slices.Contains(ep.callers, c) {
 			ep.callers = append(ep.callers, c)
@@ -679,3 +685,47 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// UseExposure gives the inventory the engine whose profiles record the
+// sensitive data of each endpoint (Expose, Entry.Exposures, pii_types,
+// and the state blob). Call it before the first Expose or Restore.
+func (inv *Inventory) UseExposure(en *exposure.Engine) { inv.exp = en }
+
+// Expose folds one exchange's sensitive-data hits (seen at capture time
+// t) into the profile of endpoint k. Exchanges that Add did not file
+// under an endpoint (404-only probes, the overflow) are not profiled.
+func (inv *Inventory) Expose(k Key, hits []exposure.Hit, t time.Time) {
+	if len(hits) == 0 || inv.exp == nil {
+		return
+	}
+	ep := inv.eps[k]
+	if ep == nil {
+		return
+	}
+	if ep.exp == nil {
+		ep.exp = inv.exp.NewProfile()
+	}
+	ep.exp.Add(hits, t)
+	ep.dirty = true
+}
+
+// Time is an exchange's capture time: its request's start, or its end for
+// a response whose request was not seen.
+func Time(e *flow.Exchange) time.Time {
+	if e.Start.IsZero() {
+		return e.End
+	}
+	return e.Start
+}
+
+// Watch returns the fields of endpoint k's sensitive-data profile whose
+// values a scan should count (exposure.Item.Watch); nil when none.
+func (inv *Inventory) Watch(k Key) []exposure.Watch {
+	if ep := inv.eps[k]; ep != nil {
+		return ep.exp.Watch()
+	}
+	return nil
+}
+
+// Has reports whether k is an inventory endpoint.
+func (inv *Inventory) Has(k Key) bool { return inv.eps[k] != nil }

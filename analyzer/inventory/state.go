@@ -36,6 +36,8 @@ type saved struct {
 	Headers   counts         `json:"headers,omitempty"`
 	ReqTypes  counts         `json:"req_types,omitempty"`
 	RespTypes counts         `json:"resp_types,omitempty"`
+	// Sensitive is the endpoint's sensitive-data profile (exposure.Profile).
+	Sensitive json.RawMessage `json:"sensitive,omitempty"`
 }
 
 const stateVersion = 1
@@ -45,7 +47,19 @@ func (ep *Endpoint) state() saved {
 		Operation: ep.Operation, State: ep.State, Spec: ep.Spec, Params: ep.Params, First: ep.FirstSeen,
 		Last: ep.LastSeen, Requests: ep.Requests, Status: ep.Status, Auth: ep.auth, Carriers: ep.carriers, Clients: ep.clients,
 		Callers: ep.callers, Latency: &ep.latency, ReqSize: &ep.reqSize, RespSize: &ep.respSize,
-		Query: ep.query, Headers: ep.headers, ReqTypes: ep.reqTypes, RespTypes: ep.respTypes}
+		Query: ep.query, Headers: ep.headers, ReqTypes: ep.reqTypes, RespTypes: ep.respTypes,
+		Sensitive: ep.sensitive()}
+}
+
+func (ep *Endpoint) sensitive() json.RawMessage {
+	if ep.exp.Len() == 0 {
+		return nil
+	}
+	b, err := ep.exp.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // Restore takes a stored entry back (an analyzer starting, or taking a
@@ -93,6 +107,16 @@ func (inv *Inventory) Restore(blob []byte) error {
 	}
 	if s.RespSize != nil {
 		ep.respSize = *s.RespSize
+	}
+	if len(s.Sensitive) > 0 && inv.exp != nil {
+		p, err := inv.exp.Restore(nil, s.Sensitive)
+		if err != nil {
+			return err
+		}
+		ep.exp = p
+	}
+	if cur := inv.eps[k]; cur != nil {
+		cur.exp.Release() // replaced whole
 	}
 	inv.eps[k] = ep
 	if s.First.Before(inv.start) || inv.start.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/apitap/apitap/analyzer/exposure"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ type Entry struct {
 	ResponseTypes []string      `json:"response_content_types,omitempty"`
 	LatencyMs     *Quantiles    `json:"latency_ms,omitempty"`
 	ResponseBytes *Quantiles    `json:"response_bytes,omitempty"`
+	// PIITypes lists the sensitive value types the endpoint carries, by
+	// location ("response.body": ["email", "phone"]); tiers below likely
+	// and examples are left out (docs/sensitive-data.md).
+	PIITypes map[string][]string `json:"pii_types,omitempty"`
 
 	ep *Endpoint
 }
@@ -85,7 +90,7 @@ func (ep *Endpoint) entry(state string) Entry {
 		StatusCodes: map[string]uint64{}, Auth: authList(ep.auth), Clients: ep.clients.count(), Spec: ep.Spec,
 		Params: reasons(ep.Params), QueryParams: ep.query.sorted(), HeaderParams: ep.headers.sorted(), RequestTypes: ep.reqTypes.sorted(),
 		ResponseTypes: ep.respTypes.sorted(), LatencyMs: quantiles(&ep.latency, 0.001),
-		ResponseBytes: quantiles(&ep.respSize, 1), ep: ep}
+		ResponseBytes: quantiles(&ep.respSize, 1), PIITypes: ep.exp.Types(), ep: ep}
 	if ep.op != nil {
 		e.OperationID, e.Deprecated = ep.op.OperationID, ep.op.Deprecated
 	}
@@ -360,4 +365,16 @@ func sortProbes(p []Probe) {
 	slices.SortFunc(p, func(a, b Probe) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Host, b.Host), cmp.Compare(a.Path, b.Path))
 	})
+}
+
+// Exposures returns the entry's sensitive-data findings (kind "pii" and
+// "exposure"), sorted. With dueOnly, only those due for a report (new, or
+// changed since the last report; exposure.Config.ReportEvery) are
+// returned and they are marked reported.
+func (e Entry) Exposures(dueOnly bool) []exposure.Finding {
+	if e.ep == nil {
+		return nil
+	}
+	return e.ep.exp.Findings(exposure.Endpoint{Host: e.Host, Port: e.Port, Method: e.Method, Path: e.Path,
+		Operation: e.Operation}, dueOnly)
 }

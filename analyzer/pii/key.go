@@ -8,7 +8,7 @@ package pii
 // "shipping" and "key" never matches "monkey", and the lookup is a few
 // nanoseconds without a map or an allocation.
 
-type hint uint32
+type hint uint64
 
 const (
 	hEmail hint = 1 << iota
@@ -41,18 +41,32 @@ const (
 	hNotAddr // mac, wallet, ip, email: "address" is not a postal address
 	hAuthz   // Authorization headers: "Bearer x", "Basic x"
 	hCookie  // Cookie, Set-Cookie headers: name=value pairs
+	// country IDs (country.go): one hint per type or family, and the
+	// generic tax/national id names, which confirm only the IDs whose
+	// format is distinctive
+	hNINO
+	hNHS
+	hSIN
+	hAadhaar
+	hPANIN // India PAN ("pan" is also a card's primary account number)
+	hES    // dni, nie, nif
+	hCPF
+	hNatID // tax_id, national_id
 )
 
 const (
+	// idHints are the country ID hints: value-validated, so parents lend
+	// them and a killing last word keeps them ("nhs_id").
+	idHints = hNINO | hNHS | hSIN | hAadhaar | hPANIN | hES | hCPF | hNatID
 	// secretHints are the key-only secret classes, dropped by kill tokens.
 	secretHints = hPassword | hToken | hAPIKey | hSession | hPrivKey | hAWSSecret | hConn
 	// upHints are the hints a parent segment lends its leaf: value-validated
 	// types only, so "$.card.number" is a card field but "$.secret.name" is
 	// not a secret.
-	upHints = hEmail | hPhone | hCard | hSSN | hIBAN | hDOB | hPassport | hBank | hIP | hAWS | hPerson | hAddress
+	upHints = hEmail | hPhone | hCard | hSSN | hIBAN | hDOB | hPassport | hBank | hIP | hAWS | hPerson | hAddress | idHints
 	// keptOnKill survive a killing last token: "customer_name" keeps its
 	// person parent, "order_id" its negative.
-	keptOnKill = hNeg | hPerson | hAWS | hVersion | hNotAddr
+	keptOnKill = hNeg | hPerson | hAWS | hVersion | hNotAddr | idHints
 )
 
 var hintWords = map[string]hint{
@@ -60,7 +74,7 @@ var hintWords = map[string]hint{
 	"phone": hPhone, "phonenumber": hPhone, "mobile": hPhone, "cell": hPhone, "cellphone": hPhone,
 	"tel": hPhone, "telephone": hPhone, "msisdn": hPhone, "fax": hPhone, "mobilephone": hPhone,
 	"card": hCard, "cardnumber": hCard, "creditcard": hCard, "cc": hCard, "ccnum": hCard,
-	"ccnumber": hCard, "pan": hCard, "cardno": hCard, "debitcard": hCard, "primaryaccountnumber": hCard,
+	"ccnumber": hCard, "pan": hCard | hPANIN, "cardno": hCard, "debitcard": hCard, "primaryaccountnumber": hCard,
 	"ssn": hSSN, "socialsecurity": hSSN, "socialsecuritynumber": hSSN, "socialsecurityno": hSSN,
 	"iban": hIBAN, "ibannumber": hIBAN,
 	"dob": hDOB, "birthday": hDOB, "birthdate": hDOB, "dateofbirth": hDOB, "birth": hDOB, "born": hDOB,
@@ -100,11 +114,24 @@ var hintWords = map[string]hint{
 	"awssecret":  hAWSSecret,
 	"privatekey": hPrivKey, "sshkey": hPrivKey, "pem": hPrivKey, "rsakey": hPrivKey,
 	"cookie": hCookie, "setcookie": hCookie,
+	// country IDs; joined forms for the one-word fast path
+	"nino": hNINO, "ninumber": hNINO, "nationalinsurance": hNINO,
+	"nationalinsurancenumber": hNINO, "nationalinsuranceno": hNINO,
+	"nhs": hNHS, "nhsnumber": hNHS, "nhsno": hNHS, "nhsnum": hNHS,
+	"sin": hSIN, "sinnumber": hSIN, "sinno": hSIN, "socialinsurance": hSIN, "socialinsurancenumber": hSIN,
+	"aadhaar": hAadhaar, "aadhar": hAadhaar, "aadhaarnumber": hAadhaar, "aadhaarno": hAadhaar,
+	"aadharnumber": hAadhaar, "aadharno": hAadhaar, "uidai": hAadhaar,
+	"pannumber": hPANIN, "panno": hPANIN, "pancard": hPANIN, "permanentaccountnumber": hPANIN,
+	"dni": hES, "nie": hES, "nif": hES, "dninie": hES, "nifnie": hES, "dninumber": hES, "nienumber": hES,
+	"cpf": hCPF, "cpfnumber": hCPF, "cpfno": hCPF,
+	"taxid": hNatID, "taxnumber": hNatID, "taxno": hNatID, "taxidnumber": hNatID, "nationalid": hNatID,
+	"nationalidnumber": hNatID, "nationalidentifier": hNatID, "nationalidentity": hNatID,
+	"governmentid": hNatID, "govid": hNatID,
 	// negatives for digit detectors; the killing ones also end secret hints
 	"id": hNeg | hKill, "ids": hNeg | hKill, "uuid": hNeg | hKill, "guid": hNeg | hKill,
 	"sku": hNeg, "order": hNeg, "invoice": hNeg, "tracking": hNeg, "ean": hNeg, "upc": hNeg,
 	"gtin": hNeg, "isbn": hNeg, "ts": hNeg, "timestamp": hNeg, "time": hNeg, "created": hNeg | hKill,
-	"updated": hNeg | hKill, "exp": hNeg | hKill, "iat": hNeg, "nbf": hNeg,
+	"updated": hNeg | hKill, "update": hKill, "exp": hNeg | hKill, "iat": hNeg, "nbf": hNeg,
 	"hash": hNeg | hKill, "sha": hNeg, "sha1": hNeg, "sha256": hNeg, "md5": hNeg, "checksum": hNeg,
 	"crc": hNeg, "etag": hNeg, "nonce": hNeg, "trace": hNeg, "span": hNeg, "request": hNeg,
 	"correlation": hNeg, "price": hNeg, "amount": hNeg, "total": hNeg, "count": hNeg | hKill,
@@ -114,6 +141,8 @@ var hintWords = map[string]hint{
 	"parcel": hNeg, "barcode": hNeg, "serial": hNeg, "product": hNeg,
 	"version": hVersion | hNeg | hKill, "ver": hVersion | hNeg, "build": hVersion | hNeg,
 	"release": hVersion | hNeg, "oid": hVersion | hNeg,
+	"v": hVersion | hNeg, "appv": hVersion | hNeg, "appver": hVersion | hNeg, "vsn": hVersion | hNeg,
+	"flash": hVersion | hNeg, "firmware": hVersion | hNeg, "fw": hVersion | hNeg,
 	"type": hKill, "kind": hKill, "policy": hKill, "length": hKill, "len": hKill, "hint": hKill,
 	"expiry": hKill, "expires": hKill, "expiration": hKill, "at": hKill, "enabled": hKill,
 	"required": hKill, "min": hKill, "max": hKill, "format": hKill, "status": hKill, "url": hKill,
@@ -173,7 +202,7 @@ func lookup(b []byte) hint { return lookupHash(b, fnv(b)) }
 
 // lookupHash looks b up given its fnv hash.
 func lookupHash(b []byte, hv uint32) hint {
-	if len(b) < 2 || len(b) > maxWord {
+	if len(b) == 0 || len(b) > maxWord {
 		return 0
 	}
 	i := hv & (1<<tableBits - 1)

@@ -10,8 +10,10 @@ import (
 // parameter name); hints are taken from whole words of the last segment and
 // its two parents. Value-validated types are found anywhere in the value
 // (whole-value matches rank higher); key-only types (password, name,
-// address, a bare SSN...) need the value to be the whole leaf. Matches are
-// appended to dst; nothing allocates when dst has room.
+// address, a bare SSN...) need the value to be the whole leaf. The enabled
+// country IDs and the custom detectors run too (key regexes against key as
+// given; a nil key matches none). Matches are appended to dst; nothing
+// allocates when dst has room.
 func (d *Detector) Leaf(dst []Match, key, value []byte) []Match {
 	v, off := trimSpace(value)
 	if len(v) == 0 {
@@ -21,24 +23,49 @@ func (d *Detector) Leaf(dst []Match, key, value []byte) []Match {
 		v = v[:d.maxScan]
 	}
 	k := parseKey(key)
-	return d.leaf(dst, &k, v, off)
+	dst = d.leaf(dst, &k, v, off)
+	if len(d.custom) > 0 {
+		dst = d.customLeaf(dst, key, 0, v, off)
+	}
+	return dst
 }
 
 // Key is a parsed key context. A walker that classifies many values under
 // one key (the elements of an array, "$.items[*].email") parses it once
 // with ParseKey and calls LeafKey. A Key is immutable and may be shared;
 // it does not keep key.
-type Key struct{ k keyCtx }
+type Key struct {
+	k keyCtx
+	// d, when set, is the Detector whose custom key regexes were matched
+	// (Detector.ParseKey); keys has bit i set when custom detector i's key
+	// regex matched.
+	d    *Detector
+	keys uint64
+}
 
-// ParseKey parses key for LeafKey.
+// ParseKey parses key for LeafKey. A Key from ParseKey does not keep the
+// key, so custom detectors with a key regex cannot match it: when the
+// Detector has any, use Detector.ParseKey.
 func ParseKey(key []byte) Key {
 	k := parseKey(key)
 	k.parents()
 	k.rest = nil
-	return Key{k}
+	return Key{k: k}
 }
 
-// LeafKey is Leaf with a key parsed by ParseKey.
+// ParseKey is ParseKey that also matches d's custom key regexes against
+// key once, for every LeafKey call with the Key (on d; on another
+// Detector the Key acts as one from the package ParseKey).
+func (d *Detector) ParseKey(key []byte) Key {
+	kk := ParseKey(key)
+	if d.keyed {
+		kk.d = d
+		kk.keys = d.customKeys(key)
+	}
+	return kk
+}
+
+// LeafKey is Leaf with a key parsed by ParseKey or Detector.ParseKey.
 func (d *Detector) LeafKey(dst []Match, key Key, value []byte) []Match {
 	v, off := trimSpace(value)
 	if len(v) == 0 {
@@ -48,7 +75,15 @@ func (d *Detector) LeafKey(dst []Match, key Key, value []byte) []Match {
 		v = v[:d.maxScan]
 	}
 	k := key.k
-	return d.leaf(dst, &k, v, off)
+	dst = d.leaf(dst, &k, v, off)
+	if len(d.custom) > 0 {
+		keys := uint64(0)
+		if key.d == d {
+			keys = key.keys
+		}
+		dst = d.customLeaf(dst, nil, keys, v, off)
+	}
+	return dst
 }
 
 func trimSpace(b []byte) ([]byte, int) {
@@ -88,6 +123,11 @@ func (d *Detector) leaf(dst []Match, k *keyCtx, v []byte, off int) []Match {
 // value: the scanner over the whole value, then the key-only rules when no
 // match spans the value.
 func (d *Detector) value(dst []Match, k *keyCtx, v []byte, off int) []Match {
+	if d.ids&bareIDs != 0 && len(v) >= 9 && len(v) <= 14 && isDigit(v[0]) {
+		if f := d.bareID(k, v); f.end > 0 {
+			return d.add(dst, f.t, f.c, off, off+f.end, f.ex)
+		}
+	}
 	dst, whole := d.scan(dst, k, v, off, true)
 	if whole {
 		return dst

@@ -99,8 +99,32 @@ func Mask(t Type, value []byte) string {
 		return "****"
 	case Password:
 		return "********"
+	case UKNINO, UKNHSNumber, CASIN, INAadhaar, INPAN, ESDNI, ESNIE, BRCPF:
+		return maskID(v)
 	}
 	return maskSecret(v)
+}
+
+// maskID keeps the separators and the last four letters or digits of a
+// national ID (the masked Aadhaar convention): "*** *** 5919",
+// "******78Z", "***.***.*47-25".
+func maskID(v []byte) string {
+	n := 0
+	for _, c := range v {
+		if isAlnum(c) {
+			n++
+		}
+	}
+	b := []byte(string(v))
+	for i, c := range b {
+		if isAlnum(c) {
+			if n > 4 {
+				b[i] = '*'
+			}
+			n--
+		}
+	}
+	return string(b)
 }
 
 func digits(v []byte, dg []byte) int {
@@ -172,8 +196,9 @@ func NewFingerprinter(key []byte) *Fingerprinter {
 
 // Sum returns hex(HMAC-SHA256(key, type ‖ 0 ‖ normalised value)[:16]).
 // Normalisation: digits only for cards, SSNs, phones and bank accounts,
-// lower case for emails, upper case without separators for IBANs, trimmed
-// otherwise; so formatting differences give one fingerprint.
+// lower case for emails, upper case without separators for IBANs and
+// country IDs, trimmed otherwise; so formatting differences give one
+// fingerprint.
 func (f *Fingerprinter) Sum(t Type, value []byte) string {
 	h := f.pool.Get().(hash.Hash)
 	defer f.pool.Put(h)
@@ -193,7 +218,7 @@ func (f *Fingerprinter) Sum(t Type, value []byte) string {
 				}
 			case Email:
 				c = lower(c)
-			case IBAN:
+			case IBAN, UKNINO, UKNHSNumber, CASIN, INAadhaar, INPAN, ESDNI, ESNIE, BRCPF:
 				if !isAlnum(c) {
 					continue
 				}

@@ -66,7 +66,7 @@ func runLeaf(t *testing.T, d *Detector, cases []leafCase) {
 }
 
 func TestTypeNames(t *testing.T) {
-	want := "email phone credit_card us_ssn iban date_of_birth street_address person_name ip_address passport_number bank_account jwt aws_access_key aws_secret_key github_token private_key api_key password connection_string session_token"
+	want := "email phone credit_card us_ssn iban date_of_birth street_address person_name ip_address passport_number bank_account jwt aws_access_key aws_secret_key github_token private_key api_key password connection_string session_token uk_nino uk_nhs_number ca_sin in_aadhaar in_pan es_dni es_nie br_cpf"
 	var got []string
 	for _, ty := range Types() {
 		got = append(got, ty.String())
@@ -583,5 +583,31 @@ func TestPEMInText(t *testing.T) {
 	ms = d.Leaf(nil, nil, []byte(trunc))
 	if m, ok := find(ms, PrivateKey); !ok || m.Confidence != Likely {
 		t.Errorf("truncated pem: %s", show(ms, ""))
+	}
+}
+
+// TestVersionsAndMasksAreNotAddresses: dotted quads that real traffic
+// (../shared/corpus) carries as versions or netmasks.
+func TestVersionsAndMasksAreNotAddresses(t *testing.T) {
+	d := newDet(t)
+	runLeaf(t, d, []leafCase{
+		{"_v", "2.8.2.1", 0, 0, false},
+		{"appv", "2.8.2.1", 0, 0, false},
+		{"v", "3.1.1.75", 0, 0, false},
+		{"flash", "15.0.0.167", 0, 0, false},
+		{"value", "255.255.255.0", 0, 0, false},
+		{"ip", "92.219.40.235", IPAddress, Confirmed, false},
+		{"last_password_update", "2024-03-01T10:00:00Z", 0, 0, false},
+	})
+	for _, text := range []string{"<center>openresty/1.13.6.1</center>", "Packages(Id='x',Version='3.0.3.1')",
+		"sdk ver 2.0.0.1 build", "netmask 255.255.255.0"} {
+		if ms := d.Text(nil, []byte("$"), []byte(text)); len(ms) != 0 {
+			t.Errorf("%q: %s", text, show(ms, text))
+		}
+	}
+	for _, text := range []string{"moved <a href=\"http://104.156.149.6/webdav/\">", "Server at 104.156.149.6 Port 80"} {
+		if m, ok := find(d.Text(nil, []byte("$"), []byte(text)), IPAddress); !ok || m.Confidence < Likely {
+			t.Errorf("%q: the address must stay: %s", text, show(d.Text(nil, []byte("$"), []byte(text)), text))
+		}
 	}
 }

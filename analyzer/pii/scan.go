@@ -22,15 +22,20 @@ var runChar = func() (t [256]bool) {
 
 // Text scans free text for embedded values: emails, cards, SSNs, phones in
 // +E.164 form, IPv4 addresses, IBANs, JWTs, provider keys, PEM private keys
-// and URLs with credentials. key gives context as for Leaf; types that need
-// a key hint and a whole value (a bare SSN, a password) are not reported
-// from inside text.
+// and URLs with credentials; the enabled country IDs with a distinctive
+// format (NINO, PAN, NIE, DNI, formatted CPF); and the custom detectors
+// that need no key (a value regex with match "any" or alone). key gives
+// context as for Leaf; types that need a key hint and a whole value (a
+// bare SSN or NHS number, a password) are not reported from inside text.
 func (d *Detector) Text(dst []Match, key, text []byte) []Match {
 	if len(text) > d.maxScan {
 		text = text[:d.maxScan]
 	}
 	k := parseKey(key)
 	dst, _ = d.scan(dst, &k, text, 0, false)
+	if len(d.custom) > 0 {
+		dst = d.customText(dst, text)
+	}
 	return dst
 }
 
@@ -80,8 +85,14 @@ func (d *Detector) scan(dst []Match, k *keyCtx, s []byte, off int, whole bool) (
 			f = emailAt(s, i, j, k)
 		case isDigit(c):
 			f = digitsAt(s, i, j, k, whole)
+			if f.end == 0 && d.ids != 0 {
+				f = d.idDigitAt(s, i, j, k)
+			}
 		default:
 			f = wordAt(s, i, j, k)
+			if f.end == 0 && d.ids != 0 {
+				f = d.idWordAt(s, i, j, k)
+			}
 		}
 		if f.end > 0 {
 			dst = d.add(dst, f.t, f.c, off+i, off+f.end, f.ex)
@@ -279,10 +290,49 @@ func ipv4At(s []byte, i int, k *keyCtx) found {
 	if !endOK(s, j) || (j+1 < len(s) && s[j] == '.' && isDigit(s[j+1])) {
 		return found{}
 	}
-	if k.leaf&hVersion != 0 {
-		return found{}
+	if k.leaf&hVersion != 0 || a[0] == 255 || versionBefore(s, i) {
+		return found{} // a version, a netmask (255.255.255.0)
 	}
 	return ipFound(netip.AddrFrom4(a), j, k)
+}
+
+// versionBefore reports a dotted quad that text before it marks as a
+// version: "openresty/1.13.6.1" (a product token), "Version='3.0.3.1'",
+// "v=3.1.1.75", "ver 2.0.0.1". A URL's host ("//1.2.3.4") is not one.
+func versionBefore(s []byte, i int) bool {
+	j := i
+	if j > 0 && s[j-1] == '/' {
+		return j > 1 && isAlpha(s[j-2]) // product/1.2.3.4, not http://1.2.3.4
+	}
+	for n := 0; j > 0 && n < 2 && (s[j-1] == '=' || s[j-1] == '\'' || s[j-1] == '"' || s[j-1] == ' ' || s[j-1] == ':'); n++ {
+		j--
+	}
+	e := j
+	for j > 0 && e-j < 16 && isAlpha(s[j-1]) {
+		j--
+	}
+	if j > 0 && isAlpha(s[j-1]) || e == i {
+		return false
+	}
+	w := s[j:e]
+	return eqFold(w, "v") || eqFold(w, "ver") || eqFold(w, "vers") || eqFold(w, "build") ||
+		len(w) >= 7 && eqFold(w[len(w)-7:], "version")
+}
+
+func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func ipFound(ip netip.Addr, end int, k *keyCtx) found {

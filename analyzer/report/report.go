@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 )
 
@@ -137,6 +138,9 @@ func (r *Report) Losses() []Loss {
 type Inventory struct {
 	Entries []inventory.Entry
 	Probes  []inventory.Probe
+	// Exposures are the sensitive-data findings of every entry, most
+	// severe first.
+	Exposures []exposure.Finding
 }
 
 // Snapshot takes the inventory's entries and probes; inv may be nil.
@@ -144,7 +148,18 @@ func Snapshot(inv *inventory.Inventory) *Inventory {
 	if inv == nil {
 		return nil
 	}
-	return &Inventory{Entries: inv.Entries(), Probes: inv.Probes()}
+	snap := &Inventory{Entries: inv.Entries(), Probes: inv.Probes()}
+	for _, e := range snap.Entries {
+		snap.Exposures = append(snap.Exposures, e.Exposures(false)...)
+	}
+	slices.SortStableFunc(snap.Exposures, func(a, b exposure.Finding) int {
+		return cmp.Or(cmp.Compare(rank(b.Severity), rank(a.Severity)), cmp.Compare(b.Count, a.Count))
+	})
+	return snap
+}
+
+func rank(sev string) int {
+	return slices.Index([]string{"info", "low", "medium", "high", "critical"}, sev)
 }
 
 // WriteDir writes the files into dir (created if missing). inv may be nil
@@ -164,7 +179,14 @@ func (r *Report) WriteDir(dir string, top int, inv *Inventory) error {
 				fs = append(fs, f)
 			}
 		}
-		if err := writeLines(filepath.Join(dir, FindingsFile), fs); err != nil {
+		b, err := appendLines(nil, fs)
+		if err != nil {
+			return err
+		}
+		if b, err = appendLines(b, inv.Exposures); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(dir, FindingsFile), b); err != nil {
 			return err
 		}
 		if err := writeJSON(filepath.Join(dir, ProbesFile), inv.Probes); err != nil {
@@ -191,15 +213,22 @@ func (r *Report) WriteDir(dir string, top int, inv *Inventory) error {
 
 // writeLines writes one JSON object per line.
 func writeLines[T any](path string, items []T) error {
-	var b []byte
+	b, err := appendLines(nil, items)
+	if err != nil {
+		return err
+	}
+	return writeFile(path, b)
+}
+
+func appendLines[T any](b []byte, items []T) ([]byte, error) {
 	for i := range items {
 		line, err := json.Marshal(&items[i])
 		if err != nil {
-			return err
+			return b, err
 		}
 		b = append(append(b, line...), '\n')
 	}
-	return writeFile(path, b)
+	return b, nil
 }
 
 func writeFile(path string, b []byte) error {
@@ -223,8 +252,9 @@ func writeJSON(path string, v any) error {
 func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 	var eps []inventory.Entry
 	var probes []inventory.Probe
+	var exps []exposure.Finding
 	if inv != nil {
-		eps, probes = inv.Entries, inv.Probes
+		eps, probes, exps = inv.Entries, inv.Probes, inv.Exposures
 	}
 	losses := r.Losses()
 	r.mu.Lock()
@@ -268,6 +298,7 @@ func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 		}
 		tw.Flush()
 	}
+	sensitiveSummary(w, top, exps)
 	if len(losses) > 0 || over > 0 {
 		agg := map[[3]string]uint64{}
 		for _, l := range losses {
@@ -290,4 +321,37 @@ func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 	} else {
 		fmt.Fprintln(w, "\nsensor loss: none reported")
 	}
+}
+
+// sensitiveSummary lists the sensitive-data findings worth a look (those
+// marked for alerting), most severe first.
+func sensitiveSummary(w io.Writer, top int, fs []exposure.Finding) {
+	var alert []exposure.Finding
+	counted := 0
+	for _, f := range fs {
+		if f.Alert {
+			alert = append(alert, f)
+		} else {
+			counted++
+		}
+	}
+	fmt.Fprintf(w, "\nsensitive data: %d findings to review, %d counted only (possible tier, examples, info)\n", len(alert), counted)
+	if len(alert) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tTYPE\tMESSAGES\tMETHOD\tHOST\tENDPOINT\tWHERE\tSAMPLE")
+	for i, f := range alert {
+		if i == top {
+			fmt.Fprintf(tw, "...\t\t\t\t\t\t(%d more)\t\n", len(alert)-top)
+			break
+		}
+		typ := f.Type
+		if f.Bulk {
+			typ += " (bulk)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s %s\t%s\n", f.Severity, typ, f.Count, f.Method, f.Host, f.Path,
+			f.Location, f.Field, f.MaskedSample)
+	}
+	tw.Flush()
 }

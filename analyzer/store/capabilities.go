@@ -25,6 +25,10 @@ type Capabilities struct {
 	DateTime64 bool
 	// TTL: table TTL expressions (retention), from 19.6.
 	TTL bool
+	// AddColumnIfNotExists: ALTER TABLE … ADD COLUMN IF NOT EXISTS, from
+	// 19.x (18.16 rejects it); used from 20.1. Without it Migrate treats
+	// "column already exists" on an ADD COLUMN as applied.
+	AddColumnIfNotExists bool
 }
 
 // Minimum versions of each capability, as [major, minor].
@@ -33,6 +37,7 @@ var (
 	minCodecs         = [2]int{20, 1}
 	minDateTime64     = [2]int{20, 1}
 	minTTL            = [2]int{19, 6}
+	minAddColumnIfNot = [2]int{20, 1}
 )
 
 // CapabilitiesOf derives the capabilities from a server version string such
@@ -48,6 +53,8 @@ func CapabilitiesOf(version string) (Capabilities, error) {
 		Codecs:         atLeast(minCodecs),
 		DateTime64:     atLeast(minDateTime64),
 		TTL:            atLeast(minTTL),
+
+		AddColumnIfNotExists: atLeast(minAddColumnIfNot),
 	}, nil
 }
 

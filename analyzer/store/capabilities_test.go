@@ -3,7 +3,7 @@ package store
 import "testing"
 
 func TestCapabilitiesOf(t *testing.T) {
-	all := Capabilities{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true}
+	all := Capabilities{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true, AddColumnIfNotExists: true}
 	cases := []struct {
 		version string
 		want    Capabilities

@@ -43,6 +43,8 @@ func quoteIdent(s string) string { return "`" + s + "`" }
 //	{{ttl "col"}}              the retention TTL on col, or nothing
 //	{{engine "t" "version"}}   (Replicated)ReplacingMergeTree[(version)]
 //	{{distributed "t" "key"}}  the Distributed table in cluster mode
+//	{{addColumn "t" "c" "T"}}  ALTER TABLE … ADD COLUMN [IF NOT EXISTS] c T,
+//	                           on the Distributed table too in cluster mode
 func templateFuncs(p schemaParams) template.FuncMap {
 	local := func(t string) string {
 		if p.Cluster != "" {
@@ -98,6 +100,22 @@ func templateFuncs(p schemaParams) template.FuncMap {
 				return name
 			}
 			return name + "(" + strings.Join(args, ", ") + ")"
+		},
+		"addColumn": func(t, col, typ string) string {
+			add := " ADD COLUMN "
+			if p.Caps.AddColumnIfNotExists {
+				add += "IF NOT EXISTS "
+			}
+			add += quoteIdent(col) + " " + typ
+			out := "ALTER TABLE " + quoteIdent(p.Database) + "." + quoteIdent(local(t)) + onCluster() + add + ";"
+			if p.Cluster != "" {
+				// The Distributed table stores nothing: no codec.
+				if i := strings.Index(add, " CODEC("); i >= 0 {
+					add = add[:i]
+				}
+				out += "\nALTER TABLE " + quoteIdent(p.Database) + "." + quoteIdent(t) + onCluster() + add + ";"
+			}
+			return out
 		},
 		"distributed": func(t, key string) string {
 			if p.Cluster == "" {
@@ -178,6 +196,10 @@ type appliedMigration struct {
 // order, and returns the versions it applied (none: the schema is
 // current). Every statement is idempotent, so a migration interrupted
 // half-way, or run concurrently by two processes, is simply applied again.
+// codeColumnExists is ClickHouse's ILLEGAL_COLUMN, which ADD COLUMN of an
+// existing column raises.
+const codeColumnExists = 44
+
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	files, err := migrations.Files()
 	if err != nil {
@@ -212,6 +234,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		}
 		for _, st := range stmts {
 			if err := s.conn.Exec(ctx, st); err != nil {
+				// A server without ADD COLUMN IF NOT EXISTS: a column that
+				// exists is a statement applied before (an interrupted run).
+				if exceptionCode(err) == codeColumnExists && strings.Contains(st, " ADD COLUMN ") {
+					continue
+				}
 				return applied, fmt.Errorf("clickhouse: migration %s: %w", f.Name, err)
 			}
 		}

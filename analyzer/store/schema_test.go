@@ -28,8 +28,8 @@ func render(t *testing.T, cfg Config, version string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 4 {
-		t.Fatalf("migrations: %d files, want 4", len(files))
+	if len(files) != 5 {
+		t.Fatalf("migrations: %d files, want 5", len(files))
 	}
 	var out []string
 	for _, f := range files {
@@ -98,8 +98,8 @@ func TestRenderCluster(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Cluster = "analytics"
 	stmts := render(t, cfg, "24.8.1.1")
-	if len(stmts) != 8 {
-		t.Fatalf("cluster mode: %d statements, want 8 (local + Distributed per table)", len(stmts))
+	if len(stmts) != 16 {
+		t.Fatalf("cluster mode: %d statements, want 16 (local + Distributed per table and per added column)", len(stmts))
 	}
 	all := strings.Join(stmts, ";\n\n") + ";\n"
 	golden(t, "ddl-24.8-cluster.sql", all)
@@ -136,6 +136,37 @@ func openTest(t testing.TB, mutate func(*Config)) *Store {
 	return s
 }
 
+// TestMigrationReappliedAfterInterruption: a migration whose statements
+// ran but whose record was not written (a crash in between) is applied
+// again without error, also where the server has no ADD COLUMN IF NOT
+// EXISTS (18.16: the "column exists" error means applied).
+func TestMigrationReappliedAfterInterruption(t *testing.T) {
+	s := openTest(t, nil)
+	ctx := context.Background()
+	book := quoteIdent(s.Database()) + "." + MigrationsTable
+	if err := s.Conn().Exec(ctx, "ALTER TABLE "+book+" DELETE WHERE version = 5"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM "+book+" WHERE version = 5").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the mutation did not remove the record")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil || !slices.Equal(applied, []int{5}) {
+		t.Fatalf("re-applied %v, %v; want [5]", applied, err)
+	}
+}
+
 func TestMigrateTwiceIsNoOp(t *testing.T) {
 	s := openTest(t, func(c *Config) { c.MigrateOnStart = false })
 	ctx := context.Background()
@@ -143,20 +174,20 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(applied, []int{1, 2, 3, 4}) {
-		t.Fatalf("first Migrate applied %v, want [1 2 3 4]", applied)
+	if !slices.Equal(applied, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("first Migrate applied %v, want [1 2 3 4 5]", applied)
 	}
 	again, err := s.Migrate(ctx)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second Migrate applied %v, %v; want nothing", again, err)
 	}
 	recorded, err := s.AppliedMigrations(ctx)
-	if err != nil || !slices.Equal(recorded, []int{1, 2, 3, 4}) {
+	if err != nil || !slices.Equal(recorded, []int{1, 2, 3, 4, 5}) {
 		t.Fatalf("recorded %v, %v", recorded, err)
 	}
 	var names, sums uint64
 	if err := s.Conn().QueryRow(ctx, "SELECT countIf(name LIKE '000%.sql'), countIf(length(checksum) = 64) FROM "+
-		quoteIdent(s.Database())+"."+MigrationsTable).Scan(&names, &sums); err != nil || names != 4 || sums != 4 {
+		quoteIdent(s.Database())+"."+MigrationsTable).Scan(&names, &sums); err != nil || names != 5 || sums != 5 {
 		t.Fatalf("bookkeeping rows: names %d checksums %d, %v", names, sums, err)
 	}
 	// Every column the INSERTs name exists, plus ingested_at where promised.
@@ -201,7 +232,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2.Close()
-	if recorded, _ := s.AppliedMigrations(ctx); len(recorded) != 4 {
+	if recorded, _ := s.AppliedMigrations(ctx); len(recorded) != 5 {
 		t.Fatalf("after a second Open: %v", recorded)
 	}
 }
@@ -241,8 +272,8 @@ func TestClusterDDLParses(t *testing.T) {
 			}
 		}
 	}
-	if n != 8 {
-		t.Fatalf("%d statements, want 8", n)
+	if n != 16 {
+		t.Fatalf("%d statements, want 16", n)
 	}
 }
 

@@ -36,9 +36,10 @@ var tableColumns = [numTables][]string{
 		"response_bytes", "request_type", "response_type", "latency_us", "flags"},
 	tEndpoints: {"host", "method", "endpoint", "operation", "port", "state", "spec", "first_seen", "last_seen",
 		"requests", "client_errors", "server_errors", "clients", "status_codes", "status_counts", "auth", "params",
-		"state_blob", "version"},
+		"state_blob", "version", "pii_types"},
 	tFindings: {"id", "time", "kind", "type", "severity", "confidence", "host", "method", "endpoint", "client_ip",
-		"principal", "location", "count", "first_seen", "last_seen", "summary", "evidence", "version"},
+		"principal", "location", "count", "first_seen", "last_seen", "summary", "evidence", "version",
+		"field", "masked_sample", "fingerprint"},
 	tLoss: {"sensor_id", "sequence", "stage", "reason", "unit", "count", "window_start", "window_end"},
 }
 
@@ -263,6 +264,7 @@ func appendEndpoints(b driver.Batch, rows []endpoint, sc *scratch) error {
 		fill(b, 16, &sc.strs, rows, func(r *endpoint) string { return r.Params }),
 		fillRows(b, 17, rows, func(r *endpoint) any { return string(r.StateBlob) }),
 		fill(b, 18, &sc.u64, rows, func(r *endpoint) uint64 { return r.Version }),
+		fillArrays(b, 19, rows, func(r *endpoint) []string { return nonNil(r.PIITypes) }),
 	)
 }
 
@@ -307,6 +309,9 @@ func appendFindings(b driver.Batch, rows []finding, sc *scratch) error {
 		fill(b, 15, &sc.strs, rows, func(r *finding) string { return r.Summary }),
 		fill(b, 16, &sc.strs, rows, func(r *finding) string { return r.Evidence }),
 		fill(b, 17, &sc.u64, rows, func(r *finding) uint64 { return r.Version }),
+		fill(b, 18, &sc.strs, rows, func(r *finding) string { return r.Field }),
+		fill(b, 19, &sc.strs, rows, func(r *finding) string { return r.MaskedSample }),
+		fill(b, 20, &sc.strs, rows, func(r *finding) string { return r.Fingerprint }),
 	)
 }
 

@@ -83,14 +83,16 @@ func fullResult() *analyzer.Result {
 			Clients: uint64(i * 7), StatusCodes: []uint16{200, 404}, StatusCounts: []uint64{uint64(90 + i), 10},
 			Auth: []string{"bearer", "jwt"}[:1+i%2], Params: `[{"position":3,"name":"id","reason":"class:integer"}]`,
 			StateBlob: []byte(fmt.Sprintf(`{"v":1,"n":%d}`, i)),
+			PIITypes:  [][]string{{}, {"response.body:email", "response.body:phone"}}[i%2],
 		})
 	}
 	for i := range 10 {
 		r.Findings = append(r.Findings, analyzer.FindingRow{
 			ID: fmt.Sprintf("f-%04d", i), Time: t0.Add(time.Duration(i) * 24 * time.Hour * 20), // spans partitions
-			Kind: []string{"inventory", "sensitive_data", "anomaly"}[i%3], Type: []string{"shadow_endpoint", "email", "bola_enumeration"}[i%3],
+			Kind: []string{"shadow_endpoint", "pii", "anomaly"}[i%3], Type: []string{"undocumented", "email", "bola_enumeration"}[i%3],
 			Severity: "high", Confidence: "likely", Host: hosts[i%len(hosts)], Method: "GET", Endpoint: endpoints[i%len(endpoints)],
-			ClientIP: "10.0.0.1", Principal: "hmac:00ff", Location: "response.body:$.user.email", Count: uint64(i + 1),
+			ClientIP: "10.0.0.1", Principal: "hmac:00ff", Location: "response.body", Count: uint64(i + 1),
+			Field: "$.user.email", MaskedSample: "j***@example.com", Fingerprint: fmt.Sprintf("%032x", i),
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), Summary: "email addresses in responses",
 			Evidence: `{"samples":2,"pattern":"email"}`, Version: uint64(i + 1),
 		})
@@ -134,7 +136,10 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 		}
 	}
 	st := s.Stats()
-	if st.Exchanges != 12000 || st.Endpoints != 40 || st.Findings != 20 || st.Losses != 10 || st.Inserts != 8 || st.Errors != 0 {
+	// A transient error (a pooled connection the server dropped, seen
+	// under load) is retried: Errors may count it, nothing may fail.
+	if st.Exchanges != 12000 || st.Endpoints != 40 || st.Findings != 20 || st.Losses != 10 || st.Inserts != 8 ||
+		st.FailedWrites != 0 || st.Errors != st.Retries {
 		t.Fatalf("stats %+v", st)
 	}
 	for table, want := range map[string]int{"exchanges": len(r.Exchanges), "endpoints": len(r.Endpoints), "findings": len(r.Findings), "loss": len(r.Losses)} {
@@ -197,7 +202,7 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 	// endpoints
 	var eps []analyzer.EndpointRow
 	erows, err := s.Conn().Query(ctx, "SELECT host, method, endpoint, state, first_seen, last_seen, requests, client_errors, server_errors, version, "+
-		"operation, port, spec, clients, status_codes, status_counts, auth, params, state_blob FROM "+db+".endpoints FINAL ORDER BY requests")
+		"operation, port, spec, clients, status_codes, status_counts, auth, params, state_blob, pii_types FROM "+db+".endpoints FINAL ORDER BY requests")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +210,7 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 		var e analyzer.EndpointRow
 		var blob string
 		if err := erows.Scan(&e.Host, &e.Method, &e.Endpoint, &e.State, &e.FirstSeen, &e.LastSeen, &e.Requests, &e.ClientErrors, &e.ServerErrors, &e.Version,
-			&e.Operation, &e.Port, &e.Spec, &e.Clients, &e.StatusCodes, &e.StatusCounts, &e.Auth, &e.Params, &blob); err != nil {
+			&e.Operation, &e.Port, &e.Spec, &e.Clients, &e.StatusCodes, &e.StatusCounts, &e.Auth, &e.Params, &blob, &e.PIITypes); err != nil {
 			t.Fatal(err)
 		}
 		e.StateBlob = []byte(blob)
@@ -224,14 +229,15 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 	// findings
 	var fs []analyzer.FindingRow
 	frows, err := s.Conn().Query(ctx, "SELECT id, time, kind, type, severity, confidence, host, method, endpoint, client_ip, principal, location, "+
-		"count, first_seen, last_seen, summary, evidence, version FROM "+db+".findings FINAL ORDER BY id")
+		"count, first_seen, last_seen, summary, evidence, version, field, masked_sample, fingerprint FROM "+db+".findings FINAL ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for frows.Next() {
 		var f analyzer.FindingRow
 		if err := frows.Scan(&f.ID, &f.Time, &f.Kind, &f.Type, &f.Severity, &f.Confidence, &f.Host, &f.Method, &f.Endpoint, &f.ClientIP,
-			&f.Principal, &f.Location, &f.Count, &f.FirstSeen, &f.LastSeen, &f.Summary, &f.Evidence, &f.Version); err != nil {
+			&f.Principal, &f.Location, &f.Count, &f.FirstSeen, &f.LastSeen, &f.Summary, &f.Evidence, &f.Version,
+			&f.Field, &f.MaskedSample, &f.Fingerprint); err != nil {
 			t.Fatal(err)
 		}
 		f.Time, f.FirstSeen, f.LastSeen = f.Time.UTC(), f.FirstSeen.UTC(), f.LastSeen.UTC()

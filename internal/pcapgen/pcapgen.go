@@ -40,6 +40,10 @@ type Options struct {
 	SYNFlood int
 	// Close sends FIN/ACK on every connection at the end; default true via !NoClose.
 	NoClose bool
+	// Build, when set, writes exchange i's request and response (whole
+	// HTTP messages) instead of the built-in mix; host is the Host the
+	// options give it.
+	Build func(i int, host string) (req, resp []byte)
 }
 
 // Result tells what was written.
@@ -149,6 +153,9 @@ type gen struct {
 func (g *gen) exchange(i int, o Options) (req, resp []byte) {
 	if o.Hosts > 1 {
 		o.Host = fmt.Sprintf("svc%d.example.com", i%o.Hosts)
+	}
+	if o.Build != nil {
+		return o.Build(i, o.Host)
 	}
 	r := g.rnd.Intn(10)
 	var body []byte

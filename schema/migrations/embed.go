@@ -5,9 +5,11 @@
 //
 // File names are NNNN_name.sql: NNNN is the migration's version, applied in
 // ascending order and recorded once applied. A file, once released, is never
-// edited: a change to a table is a new file (ALTER ... IF NOT EXISTS ...).
-// Every statement is idempotent (IF NOT EXISTS), so re-running a migration
-// is a no-op. Statements are separated by a ';' that ends a line.
+// edited: a change to a table is a new file ({{addColumn ...}}, which
+// renders ALTER TABLE ... ADD COLUMN IF NOT EXISTS where the server has it).
+// Every statement is idempotent (IF NOT EXISTS; on servers without ADD
+// COLUMN IF NOT EXISTS the store treats "column exists" as applied), so
+// re-running a migration is a no-op. Statements are separated by a ';' that ends a line.
 package migrations
 
 import (

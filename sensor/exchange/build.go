@@ -61,6 +61,10 @@ func (f *Factory) build(c *conn, req, resp *half, flags flow.Flags, end int64) *
 		parts[1] = resp.buf
 	}
 	arena := bytes.Join(parts[:], nil)
+	if f.mask != nil {
+		// Before any string is made over the arena: they must never change.
+		flags |= f.mask.record(arena, nReq, req, resp)
+	}
 	e := &flow.Exchange{Client: c.client, Server: c.server, Outer: c.outer}
 
 	var hdrs []flow.Header

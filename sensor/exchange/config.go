@@ -82,6 +82,11 @@ type Config struct {
 	// recognised) are scanned for an HTTP start line before the direction
 	// is declared not HTTP. Default 64 KiB.
 	MidstreamScanBytes int `yaml:"midstream_scan_bytes"`
+
+	// Mask overwrites sensitive values in bodies and query strings
+	// before the record leaves the package (mask.go, docs/privacy.md).
+	// Default off.
+	Mask MaskConfig `yaml:"mask"`
 }
 
 // DefaultCredentialHeaders is the default Config.CredentialHeaders.
@@ -161,6 +166,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("exchange: SecretQueryParams: empty name"))
 		}
 	}
+	errs = append(errs, c.Mask.validate(c.DecodeBodies)...)
 	return errors.Join(errs...)
 }
 
@@ -205,6 +211,7 @@ func (c Config) normalized() Config {
 	}
 	// Copy the key: the Factory must not see later changes by the caller.
 	c.HMACKey = append(Key(nil), c.HMACKey...)
+	c.Mask = c.Mask.normalized()
 	return c
 }
 

@@ -45,6 +45,9 @@ type Stats struct {
 	DecompressionBombs uint64 // bodies cut at MaxDecodedBytes
 	Redacted           uint64 // credentials replaced by fingerprints
 	CredentialsDropped uint64 // redacted credentials not listed (per-message cap)
+
+	MaskedValues  uint64 // values masked in bodies and queries (Config.Mask)
+	MaskFallbacks uint64 // JSON values that did not parse, masked by a text scan instead
 }
 
 type counters struct {
@@ -55,6 +58,7 @@ type counters struct {
 	noRequest, late, upgrades, connects, orphansPaired        atomic.Uint64
 	gapBytes, skippedBytes, opaqueBytes                       atomic.Uint64
 	decodeErrors, bombs, redacted, credsDropped               atomic.Uint64
+	masked, maskFallbacks                                     atomic.Uint64
 }
 
 // Factory makes the per-connection Streams and owns everything they share:
@@ -67,6 +71,7 @@ type Factory struct {
 	maxBody int
 
 	red  redactor
+	mask *masker // nil when masking is off
 	dec  decoder
 	resp half // scratch: the response being turned into a record
 
@@ -104,6 +109,7 @@ func NewFactory(cfg Config, emit func(*flow.Exchange)) *Factory {
 		maxBody: cfg.Limits.MaxBodyBytes,
 	}
 	f.red = newRedactor(&f.cfg, &f.st)
+	f.mask = newMasker(&f.cfg, &f.red, &f.st)
 	return f
 }
 
@@ -137,6 +143,8 @@ func (f *Factory) Stats() Stats {
 		DecompressionBombs: s.bombs.Load(),
 		Redacted:           s.redacted.Load(),
 		CredentialsDropped: s.credsDropped.Load(),
+		MaskedValues:       s.masked.Load(),
+		MaskFallbacks:      s.maskFallbacks.Load(),
 	}
 }
 

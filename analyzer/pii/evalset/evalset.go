@@ -1,8 +1,8 @@
 // Package evalset generates a seeded, labelled evaluation set for the PII
 // classifier: realistic API messages (user profiles, orders, payments,
 // auth responses, config dumps, error responses, SOAP envelopes, forms,
-// query strings, headers, NDJSON logs) with checksum-valid positives of
-// every type, single-character near-misses of the checksum types (which a
+// query strings, headers, NDJSON logs; HR, payroll, KYC and customer
+// records with country IDs) with checksum-valid positives of every type, single-character near-misses of the checksum types (which a
 // classifier must reject) and the hard negatives of API traffic (UUIDs,
 // epochs, long order numbers, GTINs, hashes, base64, versions,
 // icon@2x.png, prices, timestamps, keys that only contain a hint
@@ -34,10 +34,11 @@ const (
 	HardNegative = "hard_negative" // Type ""
 )
 
-// Types are the PII type names, as the classifier reports them.
-var Types = []string{"email", "phone", "credit_card", "us_ssn", "iban", "date_of_birth", "street_address",
+// Types are the PII type names, as the classifier reports them; the last
+// ones are CountryTypes.
+var Types = append([]string{"email", "phone", "credit_card", "us_ssn", "iban", "date_of_birth", "street_address",
 	"person_name", "ip_address", "passport_number", "bank_account", "jwt", "aws_access_key", "aws_secret_key",
-	"github_token", "private_key", "api_key", "password", "connection_string", "session_token"}
+	"github_token", "private_key", "api_key", "password", "connection_string", "session_token"}, CountryTypes...)
 
 // Item is one message part.
 type Item struct {
@@ -89,7 +90,8 @@ func Generate(seed int64, n int) []Item {
 	return items
 }
 
-var templates = []func(gen) Item{userList, orders, payment, authResponse, configDump, errorResponse, soapEnvelope, signupForm, queryString, header, ndjsonLog, multipartUpload}
+var templates = []func(gen) Item{userList, orders, payment, authResponse, configDump, errorResponse, soapEnvelope, signupForm, queryString, header, ndjsonLog, multipartUpload,
+	ukEmployees, caPayroll, inKYC, esClientes, brClientes}
 
 func jsonItem(g gen, loc, ct string, v any) Item {
 	s := ser{esc: g.chance(0.15)}

@@ -21,7 +21,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestCoverage(t *testing.T) {
-	items := Generate(1, 2000)
+	items := Generate(1, 3000)
 	count := map[string]map[string]int{}
 	for _, it := range items {
 		for _, l := range it.Labels {
@@ -36,7 +36,7 @@ func TestCoverage(t *testing.T) {
 			t.Errorf("%s: %d positives", typ, n)
 		}
 	}
-	for _, typ := range []string{"credit_card", "iban", "github_token", "us_ssn", "aws_access_key", "jwt"} {
+	for _, typ := range append([]string{"credit_card", "iban", "github_token", "us_ssn", "aws_access_key", "jwt"}, CountryTypes...) {
 		if n := count[NearMiss][typ]; n < 50 {
 			t.Errorf("%s: %d near-misses", typ, n)
 		}
@@ -55,6 +55,14 @@ var checks = map[string]func(string) bool{
 	"us_ssn":         SSNValid,
 	"aws_access_key": AWSKeyIDValid,
 	"jwt":            JWTValid,
+	"uk_nino":        NINOValid,
+	"uk_nhs_number":  NHSValid,
+	"ca_sin":         SINValid,
+	"in_aadhaar":     AadhaarValid,
+	"in_pan":         PANValid,
+	"es_dni":         DNIValid,
+	"es_nie":         NIEValid,
+	"br_cpf":         CPFValid,
 }
 
 func TestChecks(t *testing.T) {
@@ -66,6 +74,32 @@ func TestChecks(t *testing.T) {
 	}
 	if !Luhn("4111 1111 1111 1111") || Luhn("4111 1111 1111 1112") {
 		t.Error("luhn")
+	}
+	// Published and hand-computed country IDs, and their breakages.
+	for _, c := range []struct {
+		check func(string) bool
+		ok    []string
+		bad   []string
+	}{
+		{NINOValid, []string{"AB123456C", "JG 10 37 29 B", "JG 103729 B"}, []string{"QQ123456C", "GB123456A", "JG103729E", "JO103729B"}},
+		{NHSValid, []string{"943 476 5919", "401-023-2137"}, []string{"9434765918", "943476591"}},
+		{SINValid, []string{"130 692 544"}, []string{"046 454 286", "130692545"}},
+		{AadhaarValid, []string{"2341 2341 2346", "499118665248"}, []string{"234123412345", "134123412346"}},
+		{PANValid, []string{"ABCPE1234F", "AAACB1234C"}, []string{"ABCDE1234F", "ABCPE0000F"}},
+		{DNIValid, []string{"12345678Z", "48264310-Y"}, []string{"12345678A"}},
+		{NIEValid, []string{"X1234567L", "Z-7654321-H"}, []string{"X1234567A", "W1234567L"}},
+		{CPFValid, []string{"529.982.247-25", "11144477735"}, []string{"529.982.247-26", "111.111.111-11"}},
+	} {
+		for _, v := range c.ok {
+			if !c.check(v) {
+				t.Errorf("%s rejected", v)
+			}
+		}
+		for _, v := range c.bad {
+			if c.check(v) {
+				t.Errorf("%s accepted", v)
+			}
+		}
 	}
 	for _, it := range Generate(3, 2000) {
 		for _, l := range it.Labels {

@@ -206,6 +206,8 @@ key:
 				w.path = append(w.path, '.')
 				w.path, _ = unescape(w.path, b[p+1:end], w.MaxPath)
 			}
+		} else if w.CollapseIDs && idKey(b[p+1:end]) {
+			w.appendSeg(".", star)
 		} else {
 			w.appendSeg(".", b[p+1:end])
 		}
@@ -408,3 +410,5 @@ func scanNumber(b []byte, p int) (int, int) {
 	}
 	return p, stOK
 }
+
+var star = []byte("*")

@@ -74,6 +74,11 @@ type Walker struct {
 	MaxPath   int // path bytes; a longer path is cut (a key is cut to fit, deeper segments are dropped)
 	MaxLeaves int // leaves per call; more stop the walk with ErrLeaves
 	MaxValue  int // value bytes per leaf; a longer value is cut (Leaf.Cut); text bodies are chunked at this size
+	// CollapseIDs writes JSON object keys that are identifiers rather
+	// than names — numbers, versions and dates ("1.6.0", "2024-05-01"),
+	// UUIDs, long hex — as "*", so a map keyed by id aggregates like an
+	// array: $.versions.*.maintainers[].email, not one path per version.
+	CollapseIDs bool
 
 	path   []byte
 	buf    []byte // unescaped values
@@ -140,6 +145,40 @@ func (w *Walker) emit(v []byte, kind uint8, cut bool) bool {
 
 // appendSeg appends sep and seg to the path, cutting to MaxPath; it reports
 // whether seg fit whole.
+// idKey reports an object key that is an identifier (Walker.CollapseIDs).
+func idKey(k []byte) bool {
+	if len(k) == 0 {
+		return false
+	}
+	if k[0] >= '0' && k[0] <= '9' {
+		// numbers, versions (1.6.0, 2.0.0-beta.1), dates, numeric ids;
+		// not names such as 2fa or 3d_secure
+		digits, sep, nd := true, false, 0
+		for _, c := range k {
+			switch {
+			case c >= '0' && c <= '9':
+				nd++
+			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '+' || c == '_':
+				digits = false
+			case c == '.' || c == '-' || c == ':':
+				sep = true
+			default:
+				return false
+			}
+		}
+		return digits || sep || len(k) >= 8 && 2*nd >= len(k)
+	}
+	if len(k) < 16 {
+		return false
+	}
+	for _, c := range k { // long hex, UUIDs with a letter first
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *Walker) appendSeg(sep string, seg []byte) bool {
 	room := w.MaxPath - len(w.path)
 	if room < len(sep)+1 && !(len(seg) == 0 && room >= len(sep)) {

@@ -357,3 +357,26 @@ func TestAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestCollapseIDs(t *testing.T) {
+	body := []byte(`{"versions":{"1.6.0":{"email":"a"},"2.0.0-beta.1":{"email":"b"}},"by_day":{"2024-05-01":1},` +
+		`"users":{"42":{"n":1},"5f0c9b1e2a7d4c3b8e6f0a1b":{"n":2},"3fa85f64-5717-4562-b3fc-2c963f66afa6":{"n":3}},` +
+		`"2fa":true,"3d_secure":false,"name":"x"}`)
+	var w Walker
+	w.CollapseIDs = true
+	var got []string
+	if _, err := w.JSON(body, func(l *Leaf) bool { got = append(got, string(l.Path)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"$.versions.*.email", "$.versions.*.email", "$.by_day.*", "$.users.*.n", "$.users.*.n", "$.users.*.n",
+		"$.2fa", "$.3d_secure", "$.name"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("paths\n got %v\nwant %v", got, want)
+	}
+	w.CollapseIDs = false
+	got = got[:0]
+	w.JSON(body, func(l *Leaf) bool { got = append(got, string(l.Path)); return true })
+	if got[0] != "$.versions.1.6.0.email" {
+		t.Fatalf("without CollapseIDs: %v", got)
+	}
+}

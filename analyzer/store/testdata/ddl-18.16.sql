@@ -97,3 +97,11 @@ ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(window_end)
 ORDER BY (sensor_id, window_end, sequence)
 SETTINGS index_granularity = 8192;
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN `field` String;
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN `masked_sample` String;
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN `fingerprint` String;
+
+ALTER TABLE `apitap`.`endpoints` ADD COLUMN `pii_types` Array(String);

@@ -112,3 +112,19 @@ SETTINGS index_granularity = 8192;
 
 CREATE TABLE IF NOT EXISTS `apitap`.`loss` ON CLUSTER `analytics` AS `apitap`.`loss_local`
 ENGINE = Distributed('analytics', 'apitap', 'loss_local', cityHash64(sensor_id, sequence));
+
+ALTER TABLE `apitap`.`findings_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `field` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`findings` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `field` String;
+
+ALTER TABLE `apitap`.`findings_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `masked_sample` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`findings` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `masked_sample` String;
+
+ALTER TABLE `apitap`.`findings_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `fingerprint` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`findings` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `fingerprint` String;
+
+ALTER TABLE `apitap`.`endpoints_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));
+
+ALTER TABLE `apitap`.`endpoints` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));

@@ -100,3 +100,11 @@ PARTITION BY toYYYYMM(window_end)
 ORDER BY (sensor_id, window_end, sequence)
 TTL toDateTime(window_end) + INTERVAL 30 DAY
 SETTINGS index_granularity = 8192;
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN IF NOT EXISTS `field` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN IF NOT EXISTS `masked_sample` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`findings` ADD COLUMN IF NOT EXISTS `fingerprint` String CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`endpoints` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));

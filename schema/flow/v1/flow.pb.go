@@ -318,7 +318,8 @@ type Exchange struct {
 	// docs/exchange-format.md (bit 0 truncated, 1 gap, 2 midstream,
 	// 3 no_response, 4 decode_error, 5 decompression_bomb, 6 no_request,
 	// 7 upgrade, 8 connect, 9 malformed, 10 headers_truncated,
-	// 11 close_delimited, 12 redacted, 13 incomplete, 14 pipelined).
+	// 11 close_delimited, 12 redacted, 13 incomplete, 14 pipelined,
+	// 15 masked).
 	Flags         uint32 `protobuf:"varint,24,opt,name=flags,proto3" json:"flags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
