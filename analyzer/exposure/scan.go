@@ -96,6 +96,9 @@ type Scanner struct {
 	names   map[string]string
 	keys    *keyCache
 	visitFn walk.Visitor
+	// plainNumbers: no custom detector, so JSON numbers that are not
+	// integers of 4+ digits can be skipped (they match no built-in type).
+	plainNumbers bool
 	st      ScanStats
 
 	arena []Hit    // Engine.scanRange: the hits of a range of items
@@ -114,7 +117,8 @@ type ScanStats struct {
 // NewScanner returns a Scanner for cfg, which must have been validated
 // (Tracker.NewScanner does this).
 func newScanner(cfg *Config, det *pii.Detector, fpr *pii.Fingerprinter, seed maphash.Seed) *Scanner {
-	s := &Scanner{cfg: cfg, det: det, fpr: fpr, seed: seed, names: map[string]string{}, keys: new(keyCache)}
+	s := &Scanner{cfg: cfg, det: det, fpr: fpr, seed: seed, names: map[string]string{}, keys: new(keyCache),
+		plainNumbers: len(cfg.Detect.Custom) == 0}
 	s.walk.MaxLeaves = cfg.MaxLeaves
 	s.walk.CollapseIDs = true // a map keyed by id is one field, like an array
 	s.visitFn = s.visit
@@ -210,6 +214,9 @@ func (s *Scanner) visit(l *walk.Leaf) bool {
 	}
 	ph := maphash.Bytes(s.seed, l.Path)
 	s.counts.add(ph)
+	if l.Kind == walk.Number && s.plainNumbers && !integerLike(l.Value) {
+		return true // a price, a rating, a coordinate: no built-in type is a fraction
+	}
 	if l.Kind == walk.Text || l.Cut {
 		// A cut value is not whole: only values embedded inside it are
 		// trusted (a validator must not judge the cut one).
@@ -527,4 +534,18 @@ func (c *keyCache) get(d *pii.Detector, h uint64, path []byte) pii.Key {
 		sl.h, sl.key = h, d.ParseKey(path) // the detector's: it runs custom key regexes once
 	}
 	return sl.key
+}
+
+// integerLike reports a JSON number that could be an identifier-shaped
+// value (a card, a phone, an account): an integer of at least 4 digits.
+func integerLike(v []byte) bool {
+	if len(v) < 4 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

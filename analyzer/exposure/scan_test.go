@@ -277,3 +277,17 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 }
+
+// TestNumberLeaves: identifier-shaped JSON numbers are classified; prices
+// and other fractions are skipped without losing a type.
+func TestNumberLeaves(t *testing.T) {
+	en := engine(t, nil)
+	hs := scan(t, en, exch("GET", "/p", 200, "", "", "application/json",
+		`{"card_number":4539148803436467,"phone":14155550132,"price":4539148803436.467,"rating":4.5}`), "/p")
+	if find(hs, KindPII, ResponseBody, "$.card_number", "credit_card") == nil || find(hs, KindPII, ResponseBody, "$.phone", "phone") == nil {
+		t.Fatalf("numbers: %+v", hs)
+	}
+	if len(hs) != 2 {
+		t.Fatalf("a fraction matched: %+v", hs)
+	}
+}
