@@ -99,7 +99,7 @@ type Scanner struct {
 	// plainNumbers: no custom detector, so JSON numbers that are not
 	// integers of 4+ digits can be skipped (they match no built-in type).
 	plainNumbers bool
-	st      ScanStats
+	st           ScanStats
 
 	arena []Hit    // Engine.scanRange: the hits of a range of items
 	spans [][2]int // and each item's span in it
