@@ -25,6 +25,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/apitap/apitap/analyzer/anomaly"
 	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 	"github.com/apitap/apitap/flow"
@@ -43,11 +44,14 @@ type Config struct {
 	// Sensitive configures PII, secret and data-exposure detection
 	// (docs/sensitive-data.md).
 	Sensitive exposure.Config `yaml:"sensitive"`
+	// Anomaly configures anomalous-access detection (docs/anomaly.md).
+	Anomaly anomaly.Config `yaml:"anomaly"`
 }
 
 // DefaultConfig returns the defaults stated on Config.
 func DefaultConfig() Config {
-	return Config{Inventory: inventory.DefaultConfig(), CanonicalizeEvery: 16, Sensitive: exposure.DefaultConfig()}
+	return Config{Inventory: inventory.DefaultConfig(), CanonicalizeEvery: 16, Sensitive: exposure.DefaultConfig(),
+		Anomaly: anomaly.DefaultConfig()}
 }
 
 // Validate reports a configuration that cannot work.
@@ -57,6 +61,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Sensitive.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Anomaly.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.CanonicalizeEvery < 1 {
@@ -95,6 +102,7 @@ type Stats struct {
 	StateErrors uint64 // stored inventory states that could not be read
 	Inventory   inventory.Stats
 	Sensitive   exposure.Stats
+	Anomaly     anomaly.Stats
 }
 
 // batchID recognises the retry of a batch: same length, same first and
@@ -112,7 +120,10 @@ type Analyzer struct {
 
 	mu      sync.Mutex
 	inv     *inventory.Inventory
-	exp     *exposure.Engine // nil when sensitive-data scanning is off
+	exp     *exposure.Engine // scans exchanges on all cores; nil when no detection is on
+	det     *anomaly.Detector
+	idn     *anomaly.Identity
+	feat    features
 	items   []exposure.Item
 	keys    []inventory.Key
 	hosts   map[string]time.Time // hosts whose stored state was loaded -> last use
@@ -140,17 +151,33 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 		return nil, err
 	}
 	var en *exposure.Engine
-	if cfg.Sensitive.Enabled {
+	if cfg.Sensitive.Enabled || cfg.Anomaly.Enabled {
 		if en, err = exposure.NewEngine(cfg.Sensitive); err != nil {
 			return nil, err
 		}
-		inv.UseExposure(en)
+		if cfg.Sensitive.Enabled {
+			inv.UseExposure(en)
+		}
+	}
+	var det *anomaly.Detector
+	var idn *anomaly.Identity
+	if cfg.Anomaly.Enabled {
+		if det, err = anomaly.New(cfg.Anomaly); err != nil {
+			return nil, err
+		}
+		if idn, err = anomaly.NewIdentity(cfg.Anomaly.TrustedProxies); err != nil {
+			return nil, err
+		}
 	}
 	for _, sp := range inv.Specs() {
 		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),
 			zap.Int("operations", len(sp.Operations)), zap.Strings("hosts", sp.Hosts), zap.Int("warnings", len(sp.Warnings)))
 	}
-	return &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, hosts: map[string]time.Time{}}, nil
+	a := &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, det: det, idn: idn, hosts: map[string]time.Time{}}
+	if en != nil {
+		a.feat = newFeatures(en.Workers())
+	}
+	return a, nil
 }
 
 // Inventory returns the analyzer's inventory. It is owned by Consume: read
@@ -193,8 +220,15 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 			}
 			a.inv.Learn(e)
 			a.inv.Add(c, e, client)
-			if a.exp != nil && a.inv.Has(c.Key) {
-				a.items = append(a.items, exposure.Item{Exchange: e, Template: c.Path, Watch: a.inv.Watch(c.Key)})
+			if a.exp != nil {
+				// Every exchange feeds anomaly detection (probes of missing
+				// paths too); only inventory endpoints get profiles.
+				profiled := a.cfg.Sensitive.Enabled && a.inv.Has(c.Key)
+				it := exposure.Item{Exchange: e, Template: c.Path, Skip: !profiled, Index: len(a.items)}
+				if profiled {
+					it.Watch = a.inv.Watch(c.Key)
+				}
+				a.items = append(a.items, it)
 				a.keys = append(a.keys, c.Key)
 			}
 		case r.Loss != nil:
@@ -206,11 +240,23 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 	}
 	if len(a.items) > 0 {
 		// Scanning is the costly part and reads only the exchange: it runs
-		// on every core; the profiles take the hits in record order.
-		a.exp.Scan(a.items)
+		// on every core; the profiles and the detector then take the
+		// results in record order.
+		var hook exposure.Hook
+		if a.det != nil {
+			a.feat.prepare(len(a.items))
+			hook = a.feat.hook(a.det)
+		}
+		a.exp.Scan(a.items, hook)
 		for i := range a.items {
-			a.inv.Expose(a.keys[i], a.items[i].Hits, inventory.Time(a.items[i].Exchange))
-			a.items[i] = exposure.Item{} // do not keep the exchange
+			it := &a.items[i]
+			if !it.Skip {
+				a.inv.Expose(a.keys[i], it.Hits, inventory.Time(it.Exchange))
+			}
+			if a.det != nil {
+				a.observe(i)
+			}
+			*it = exposure.Item{} // do not keep the exchange
 		}
 	}
 	a.batchN++
@@ -228,6 +274,11 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 		}
 		for _, f := range e.Exposures(true) {
 			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
+		}
+	}
+	if a.det != nil {
+		for _, f := range a.det.Findings(true) {
+			a.res.Findings = append(a.res.Findings, anomalyRow(&f, version))
 		}
 	}
 	a.applied, a.pending = id, true
@@ -268,6 +319,11 @@ func (a *Analyzer) Flush(ctx context.Context) error {
 		}
 		for _, f := range e.Exposures(true) {
 			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
+		}
+	}
+	if a.det != nil {
+		for _, f := range a.det.Findings(false) {
+			a.res.Findings = append(a.res.Findings, anomalyRow(&f, version))
 		}
 	}
 	a.inv.MarkClean() // all written above
@@ -400,10 +456,14 @@ func (a *Analyzer) Stats() Stats {
 	if a.exp != nil {
 		sen = a.exp.Stats()
 	}
+	var ano anomaly.Stats
+	if a.det != nil {
+		ano = a.det.Stats()
+	}
 	a.mu.Unlock()
 	return Stats{Batches: a.batches.Load(), Exchanges: a.exchanges.Load(), Losses: a.losses.Load(),
 		LostUnits: a.lost.Load(), Replays: a.replays.Load(), SinkErrors: a.sinkErrs.Load(),
-		StateErrors: a.stateErrs.Load(), Inventory: inv, Sensitive: sen}
+		StateErrors: a.stateErrs.Load(), Inventory: inv, Sensitive: sen, Anomaly: ano}
 }
 
 func exchangeRow(m codec.Meta, e *flow.Exchange, host, endpoint string) ExchangeRow {
@@ -462,4 +522,24 @@ func queryKeys(q string) []string {
 func lossRow(m codec.Meta, l *flow.Loss) LossRow {
 	return LossRow{SensorID: m.SensorID, Sequence: m.Sequence, Stage: string(l.Stage), Reason: l.Reason,
 		Unit: l.Unit, Count: l.Count, WindowStart: l.First, WindowEnd: l.Last}
+}
+
+// anomalyRow is the stored form of an anomaly episode.
+func anomalyRow(f *anomaly.Finding, version uint64) FindingRow {
+	ev, _ := json.Marshal(f.Evidence)
+	return FindingRow{ID: f.ID, Time: f.WindowStart, Kind: f.Kind, Type: f.Type, Severity: f.Severity,
+		Confidence: "likely", Host: f.Host, Method: f.Method, Endpoint: f.Path, ClientIP: f.ClientIP,
+		Principal: f.Principal, Location: "behaviour", Count: f.Count, FirstSeen: f.WindowStart,
+		LastSeen: f.WindowEnd, Summary: f.Summary, Evidence: string(ev), Version: version}
+}
+
+// Anomalies returns every anomaly episode the detector holds, as
+// findings (the run's findings.jsonl). Call it when no Consume runs.
+func (a *Analyzer) Anomalies() []anomaly.Finding {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.det == nil {
+		return nil
+	}
+	return a.det.Findings(false)
 }

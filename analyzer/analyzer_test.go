@@ -326,3 +326,41 @@ func (f *fakeState) LoadEndpoints(_ context.Context, hosts []string) ([]Endpoint
 	f.calls = append(f.calls, slices.Clone(hosts))
 	return f.rows, nil
 }
+
+// TestAnomalyFindings: anomaly episodes become finding rows with the
+// client, the window and the evidence; a retried batch does not count
+// twice.
+func TestAnomalyFindings(t *testing.T) {
+	s := &memSink{}
+	ctx := context.Background()
+	a, err := New(DefaultConfig(), Settings{Sinks: []Sink{s}})
+	must(t, err)
+	var batch []codec.Record
+	for i := range 60 {
+		r := ex(uint64(i), "GET", fmt.Sprintf("/scan/%d.php", i), "", 404, time.Duration(i)*time.Second)
+		r.Exchange.Client = netip.MustParseAddrPort("198.51.100.9:5555")
+		r.Exchange.Credentials = nil
+		batch = append(batch, r)
+	}
+	must(t, a.Consume(ctx, batch))
+	var recon []FindingRow
+	for _, f := range s.results[0].Findings {
+		if f.Kind == "anomaly" && f.Type == "recon_scan" {
+			recon = append(recon, f)
+		}
+	}
+	if len(recon) != 1 {
+		t.Fatalf("findings %+v", s.results[0].Findings)
+	}
+	f := recon[0]
+	if f.ClientIP != "198.51.100.9" || f.Host != "api.example.com" || f.Count < 30 || !f.FirstSeen.Equal(t0) ||
+		!strings.Contains(f.Evidence, `"distinct_paths"`) || f.Severity != "medium" {
+		t.Fatalf("recon finding %+v", f)
+	}
+	if st := a.Stats().Anomaly; st.Events != 60 || st.Episodes != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if got := a.Anomalies(); len(got) != 1 || got[0].ID != f.ID {
+		t.Fatalf("Anomalies() %+v", got)
+	}
+}

@@ -155,43 +155,62 @@ type Item struct {
 	Exchange *flow.Exchange
 	Template string
 	Watch    []Watch // the endpoint profile's Watch(); may be nil
-	Hits     []Hit
+	// Skip: do not scan this exchange for sensitive data (it is not an
+	// inventory endpoint, or scanning is off); the hook still runs.
+	Skip bool
+	// Index is the caller's (the hook's key into its own results).
+	Index int
+	Hits  []Hit
 }
+
+// Hook is more per-exchange work run on the scanning goroutines (the
+// analyzer's injection scan): worker is the goroutine's index, below
+// Workers(), so a hook can keep per-worker scratch.
+type Hook func(worker int, it *Item)
+
+// Workers is the number of goroutines Scan uses.
+func (en *Engine) Workers() int { return len(en.scanners) }
 
 // minParallel is the batch size below which one goroutine scans it all:
 // starting workers costs more than it saves on a handful of exchanges.
 const minParallel = 64
 
-// Scan scans every item, splitting the batch across the workers.
-func (en *Engine) Scan(items []Item) {
+// Scan scans every item, splitting the batch across the workers, and
+// runs hook (may be nil) on each.
+func (en *Engine) Scan(items []Item, hook Hook) {
 	w := len(en.scanners)
 	if w == 1 || len(items) < minParallel {
-		en.scanRange(en.scanners[0], items)
+		en.scanRange(0, items, hook)
 		return
 	}
 	var wg sync.WaitGroup
 	chunk := (len(items) + w - 1) / w
-	for i, s := range en.scanners {
+	for i := range en.scanners {
 		lo := i * chunk
 		if lo >= len(items) {
 			break
 		}
 		hi := min(lo+chunk, len(items))
-		wg.Go(func() { en.scanRange(s, items[lo:hi]) })
+		wg.Go(func() { en.scanRange(i, items[lo:hi], hook) })
 	}
 	wg.Wait()
 }
 
-// scanRange scans items with s; each item's hits are copied out of the
-// scanner's scratch into one arena per range.
-func (en *Engine) scanRange(s *Scanner, items []Item) {
+// scanRange scans items with scanner w; each item's hits are copied out
+// of the scanner's scratch into one arena per range.
+func (en *Engine) scanRange(w int, items []Item, hook Hook) {
+	s := en.scanners[w]
 	arena := s.arena[:0]
 	spans := s.spans[:0]
 	for i := range items {
-		hs := s.Scan(items[i].Exchange, items[i].Template, items[i].Watch)
 		lo := len(arena)
-		arena = append(arena, hs...)
+		if !items[i].Skip && en.cfg.Enabled {
+			arena = append(arena, s.Scan(items[i].Exchange, items[i].Template, items[i].Watch)...)
+		}
 		spans = append(spans, [2]int{lo, len(arena)})
+		if hook != nil {
+			hook(w, &items[i])
+		}
 	}
 	for i := range items {
 		sp := spans[i]

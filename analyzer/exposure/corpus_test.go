@@ -166,7 +166,7 @@ func TestCorpusFindings(t *testing.T) {
 		for _, e := range exchangesOf(t, path) {
 			n++
 			items := []Item{{Exchange: e, Template: ""}}
-			en.Scan(items)
+			en.Scan(items, nil)
 			for _, h := range items[0].Hits {
 				if h.Kind == "" || h.Conf < pii.Likely || h.Examples >= h.N {
 					continue

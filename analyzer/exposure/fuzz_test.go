@@ -20,7 +20,7 @@ func FuzzScan(f *testing.F) {
 		e := exch("POST", path+"?"+query, status, ctype, body, ctype, body, "Cookie", query, "X-Note", body)
 		e.Query = query
 		items := []Item{{Exchange: e, Template: template}}
-		en.Scan(items)
+		en.Scan(items, nil)
 		hs := items[0].Hits
 		if len(hs) > 8 {
 			t.Fatalf("%d hits", len(hs))

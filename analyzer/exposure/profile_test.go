@@ -17,7 +17,7 @@ func fold(t *testing.T, en *Engine, p *Profile, e *series, n int) {
 	for i := range n {
 		ex := e.make(i)
 		items := []Item{{Exchange: ex, Template: e.template, Watch: p.Watch()}}
-		en.Scan(items)
+		en.Scan(items, nil)
 		p.Add(items[0].Hits, ex.Start)
 	}
 }

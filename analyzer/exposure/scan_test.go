@@ -56,7 +56,7 @@ func find(hs []Hit, kind, loc, field, typ string) *Hit {
 
 func scan(t testing.TB, en *Engine, e *flow.Exchange, template string) []Hit {
 	items := []Item{{Exchange: e, Template: template}}
-	en.Scan(items)
+	en.Scan(items, nil)
 	return items[0].Hits
 }
 
@@ -214,8 +214,8 @@ func TestParallelScanMatchesSerial(t *testing.T) {
 		return items
 	}
 	a, b := mk(), mk()
-	serial.Scan(a)
-	par.Scan(b)
+	serial.Scan(a, nil)
+	par.Scan(b, nil)
 	for i := range a {
 		ja, _ := json.Marshal(a[i].Hits)
 		jb, _ := json.Marshal(b[i].Hits)
@@ -231,11 +231,11 @@ func TestScanAllocs(t *testing.T) {
 	en := engine(t, nil)
 	e := exch("GET", "/v2/products?page=3&sort=price", 200, "", "", "application/json", typicalBody(20, false))
 	items := []Item{{Exchange: e, Template: "/v2/products"}}
-	en.Scan(items)
+	en.Scan(items, nil)
 	if len(items[0].Hits) != 0 {
 		t.Fatalf("typical body has hits: %+v", items[0].Hits)
 	}
-	testutil.AssertAllocs(t, 0, func() { en.Scan(items) })
+	testutil.AssertAllocs(t, 0, func() { en.Scan(items, nil) })
 }
 
 // typicalBody is a catalogue page: ids, names, prices, timestamps, flags,
@@ -272,7 +272,7 @@ func BenchmarkScan(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				en.Scan(items)
+				en.Scan(items, nil)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/analyzer/anomaly"
 	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 )
@@ -141,6 +142,9 @@ type Inventory struct {
 	// Exposures are the sensitive-data findings of every entry, most
 	// severe first.
 	Exposures []exposure.Finding
+	// Anomalies are the anomaly episodes (set by the caller:
+	// analyzer.Anomalies).
+	Anomalies []anomaly.Finding
 }
 
 // Snapshot takes the inventory's entries and probes; inv may be nil.
@@ -184,6 +188,9 @@ func (r *Report) WriteDir(dir string, top int, inv *Inventory) error {
 			return err
 		}
 		if b, err = appendLines(b, inv.Exposures); err != nil {
+			return err
+		}
+		if b, err = appendLines(b, inv.Anomalies); err != nil {
 			return err
 		}
 		if err := writeFile(filepath.Join(dir, FindingsFile), b); err != nil {
@@ -253,8 +260,9 @@ func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 	var eps []inventory.Entry
 	var probes []inventory.Probe
 	var exps []exposure.Finding
+	var anoms []anomaly.Finding
 	if inv != nil {
-		eps, probes, exps = inv.Entries, inv.Probes, inv.Exposures
+		eps, probes, exps, anoms = inv.Entries, inv.Probes, inv.Exposures, inv.Anomalies
 	}
 	losses := r.Losses()
 	r.mu.Lock()
@@ -299,6 +307,7 @@ func (r *Report) Summary(w io.Writer, top int, inv *Inventory) {
 		tw.Flush()
 	}
 	sensitiveSummary(w, top, exps)
+	anomalySummary(w, top, anoms)
 	if len(losses) > 0 || over > 0 {
 		agg := map[[3]string]uint64{}
 		for _, l := range losses {
@@ -352,6 +361,29 @@ func sensitiveSummary(w io.Writer, top int, fs []exposure.Finding) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s %s\t%s\n", f.Severity, typ, f.Count, f.Method, f.Host, f.Path,
 			f.Location, f.Field, f.MaskedSample)
+	}
+	tw.Flush()
+}
+
+// anomalySummary lists the anomaly episodes, most severe first.
+func anomalySummary(w io.Writer, top int, fs []anomaly.Finding) {
+	fmt.Fprintf(w, "\nanomalous access: %d episodes\n", len(fs))
+	if len(fs) == 0 {
+		return
+	}
+	fs = slices.Clone(fs)
+	slices.SortStableFunc(fs, func(a, b anomaly.Finding) int {
+		return cmp.Or(cmp.Compare(rank(b.Severity), rank(a.Severity)), cmp.Compare(b.Count, a.Count))
+	})
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEVERITY\tTYPE\tCOUNT\tCLIENT\tPRINCIPAL\tMETHOD\tHOST\tENDPOINT")
+	for i, f := range fs {
+		if i == top {
+			fmt.Fprintf(tw, "...\t(%d more)\t\t\t\t\t\t\n", len(fs)-top)
+			break
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Type, f.Count, f.ClientIP, f.Principal,
+			f.Method, f.Host, f.Path)
 	}
 	tw.Flush()
 }

@@ -215,6 +215,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		closeStore()
 	}
 	snap := report.Snapshot(an.Inventory())
+	snap.Anomalies = an.Anomalies()
 	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, snap); err != nil {
 		errs = append(errs, fmt.Errorf("writing %s: %w", cfg.Out, err))
 	}
