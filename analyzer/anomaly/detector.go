@@ -369,13 +369,16 @@ func (d *Detector) bola(ev *Event, ek epKey, ep *endpoint, a *actor) {
 	if bad < d.cfg.BOLAMinDenied {
 		return
 	}
-	ev2 := map[string]any{"distinct_ids": n, "requests": a.requests, "denied_or_missing": a.denied,
+	e := d.raise(BOLAEnumeration, ev, ek, true, a.start, uint64(n))
+	if !e.refresh(ev.Time, false) {
+		return
+	}
+	e.evidence = map[string]any{"distinct_ids": n, "requests": a.requests, "denied_or_missing": a.denied,
 		"owned_by_others": a.foreign, "status": statusCounts(a.status), "window": d.cfg.Window.String()}
 	if a.numeric {
-		ev2["id_min"], ev2["id_max"] = a.idMin, a.idMax
-		ev2["id_span_share"] = round2(float64(n) / float64(a.idMax-a.idMin+1))
+		e.evidence["id_min"], e.evidence["id_max"] = a.idMin, a.idMax
+		e.evidence["id_span_share"] = round2(float64(n) / float64(a.idMax-a.idMin+1))
 	}
-	d.raise(BOLAEnumeration, ev, ek, true, a.start, uint64(n), ev2)
 }
 
 func (d *Detector) loginAbuse(ev *Event, ek epKey, ep *endpoint, a *actor) {
@@ -400,12 +403,16 @@ func (d *Detector) loginAbuse(ev *Event, ek epKey, ep *endpoint, a *actor) {
 		return
 	}
 	if a.users.len() >= d.cfg.StuffingMinUsers {
-		d.raise(CredentialStuffing, ev, ek, true, a.start, a.attempts, map[string]any{"distinct_users": a.users.len(),
-			"attempts": a.attempts, "failures": a.fails, "failure_share": round2(share), "window": d.cfg.Window.String()})
+		if e := d.raise(CredentialStuffing, ev, ek, true, a.start, a.attempts); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"distinct_users": a.users.len(),
+				"attempts": a.attempts, "failures": a.fails, "failure_share": round2(share), "window": d.cfg.Window.String()}
+		}
 	}
 	if f := a.userFails[uh]; failed && f >= uint64(d.cfg.BruteMinAttempts) {
-		d.raise(BruteForce, ev, ek, true, a.start, f, map[string]any{"attempts_on_one_user": f, "attempts": a.attempts,
-			"failures": a.fails, "failure_share": round2(share), "distinct_users": a.users.len(), "window": d.cfg.Window.String()})
+		if e := d.raise(BruteForce, ev, ek, true, a.start, f); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"attempts_on_one_user": f, "attempts": a.attempts,
+				"failures": a.fails, "failure_share": round2(share), "distinct_users": a.users.len(), "window": d.cfg.Window.String()}
+		}
 	}
 }
 
@@ -414,17 +421,21 @@ func (d *Detector) rate(ev *Event, ek epKey, ep *endpoint, a *actor) {
 	limit := max(float64(d.cfg.RateMinRequests), d.cfg.RateFactor*float64(p99))
 	if float64(a.requests) > limit {
 		mins := max(ev.Time.Sub(a.start).Minutes(), 1.0/60)
-		d.raise(RateAbuse, ev, ek, true, a.start, a.requests, map[string]any{"requests": a.requests,
-			"rate_per_min": round2(float64(a.requests) / mins), "baseline_p99_per_window": p99,
-			"threshold": uint64(limit), "window": d.cfg.Window.String(), "answered_429": a.saw429,
-			"endpoint_ever_429": ep.seen429})
+		if e := d.raise(RateAbuse, ev, ek, true, a.start, a.requests); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"requests": a.requests,
+				"rate_per_min": round2(float64(a.requests) / mins), "baseline_p99_per_window": p99,
+				"threshold": uint64(limit), "window": d.cfg.Window.String(), "answered_429": a.saw429,
+				"endpoint_ever_429": ep.seen429}
+		}
 	}
 	bp99 := ep.bytes.quantile(0.99)
 	blimit := max(float64(d.cfg.ExfilMinBytes), d.cfg.ExfilFactor*float64(bp99))
 	if float64(a.bytes) > blimit {
-		d.raise(DataExfiltration, ev, ek, true, a.start, a.requests, map[string]any{"response_bytes": a.bytes,
-			"baseline_p99_bytes_per_window": bp99, "threshold_bytes": uint64(blimit), "requests": a.requests,
-			"window": d.cfg.Window.String()})
+		if e := d.raise(DataExfiltration, ev, ek, true, a.start, a.requests); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"response_bytes": a.bytes,
+				"baseline_p99_bytes_per_window": bp99, "threshold_bytes": uint64(blimit), "requests": a.requests,
+				"window": d.cfg.Window.String()}
+		}
 	}
 }
 
@@ -441,14 +452,17 @@ func (d *Detector) injection(ev *Event, ek epKey, a *actor) {
 	if ev.Status >= 200 && ev.Status < 300 {
 		a.injOK++
 	}
+	changed := ev.VerboseError && !a.injLeak // evidence that changes the severity is written at once
 	a.injLeak = a.injLeak || ev.VerboseError
 	if a.injections < uint64(d.cfg.InjectionMin) {
 		return
 	}
 	in := ev.Injections[0]
-	d.raise(InjectionAttempt, ev, ek, true, a.start, a.injections, map[string]any{"classes": slices.Sorted(slices.Values(a.classes)),
-		"requests_with_payloads": a.injections, "last_rule": in.Rule, "last_location": in.Location,
-		"answered_2xx": a.injOK, "leaked_internals": a.injLeak, "status": statusCounts(a.status)})
+	if e := d.raise(InjectionAttempt, ev, ek, true, a.start, a.injections); e.refresh(ev.Time, changed) {
+		e.evidence = map[string]any{"classes": slices.Sorted(slices.Values(a.classes)),
+			"requests_with_payloads": a.injections, "last_rule": in.Rule, "last_location": in.Location,
+			"answered_2xx": a.injOK, "leaked_internals": a.injLeak, "status": statusCounts(a.status)}
+	}
 }
 
 func (d *Detector) privilege(ev *Event, ek epKey, ep *endpoint, a *actor) {
@@ -457,8 +471,10 @@ func (d *Detector) privilege(ev *Event, ek epKey, ep *endpoint, a *actor) {
 	}
 	a.adminDenied++
 	if a.adminDenied >= uint64(d.cfg.PrivMinDenied) {
-		d.raise(PrivilegeEscalation, ev, ek, true, a.start, a.adminDenied, map[string]any{"denied_calls": a.adminDenied,
-			"requests": a.requests, "status": statusCounts(a.status), "reason": "privileged function denied to this principal"})
+		if e := d.raise(PrivilegeEscalation, ev, ek, true, a.start, a.adminDenied); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"denied_calls": a.adminDenied,
+				"requests": a.requests, "status": statusCounts(a.status), "reason": "privileged function denied to this principal"}
+		}
 	}
 }
 
@@ -466,8 +482,7 @@ func (d *Detector) unauthenticated(ev *Event, ek epKey, ep *endpoint) {
 	ok := ev.Status >= 200 && ev.Status < 300
 	if !ev.Authenticated && ok && ev.RespBytes > 0 && ep.requests >= uint64(d.cfg.UnauthMinHistory) &&
 		float64(ep.authd) >= d.cfg.UnauthMinShare*float64(ep.requests) {
-		e := d.raise(UnauthenticatedAccess, ev, ek, true, ev.Time, 0, nil)
-		if e != nil {
+		if e := d.raise(UnauthenticatedAccess, ev, ek, true, ev.Time, 0); e.refresh(ev.Time, false) {
 			e.evidence = map[string]any{"unauthenticated_2xx": e.count, "endpoint_requests": ep.requests,
 				"endpoint_auth_share": round2(float64(ep.authd) / float64(ep.requests)), "status": ev.Status}
 		}
@@ -497,8 +512,10 @@ func (d *Detector) recon(ev *Event, c *client) {
 		c.host = ev.Host
 	}
 	if c.paths.len() >= d.cfg.ReconMinPaths {
-		d.raise(ReconScan, ev, epKey{host: c.host}, false, c.start, c.probes, map[string]any{"distinct_paths": c.paths.len(),
-			"probes": c.probes, "sample_paths": slices.Clone(c.samples), "window": d.cfg.Window.String()})
+		if e := d.raise(ReconScan, ev, epKey{host: c.host}, false, c.start, c.probes); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"distinct_paths": c.paths.len(),
+				"probes": c.probes, "sample_paths": slices.Clone(c.samples), "window": d.cfg.Window.String()}
+		}
 	}
 }
 
@@ -508,8 +525,10 @@ func (d *Detector) sensitive(ev *Event, ek epKey, c *client) {
 	}
 	c.sensitive += uint64(ev.Sensitive)
 	if c.sensitive >= uint64(d.cfg.ExfilMinRecords) {
-		d.raise(DataExfiltration, ev, ek, false, c.start, c.sensitive, map[string]any{"sensitive_values": c.sensitive,
-			"threshold": d.cfg.ExfilMinRecords, "window": d.cfg.Window.String()})
+		if e := d.raise(DataExfiltration, ev, ek, false, c.start, c.sensitive); e.refresh(ev.Time, false) {
+			e.evidence = map[string]any{"sensitive_values": c.sensitive,
+				"threshold": d.cfg.ExfilMinRecords, "window": d.cfg.Window.String()}
+		}
 	}
 }
 
@@ -552,8 +571,7 @@ func (d *Detector) bursts(ev *Event, ek epKey, ep *endpoint) {
 	}
 	limit := max(float64(d.cfg.BurstMin), d.cfg.BurstFactor*avg)
 	if float64(*n) >= limit {
-		e := d.raise(typ, ev, ek, false, time.Unix(m*60, 0), 0, nil)
-		if e != nil {
+		if e := d.raise(typ, ev, ek, false, time.Unix(m*60, 0), 0); e.refresh(ev.Time, false) {
 			e.evidence = map[string]any{"per_minute": *n, "baseline_per_minute": round2(avg), "threshold": round2(limit),
 				"top_clients": topClients(*top, 3)}
 		}

@@ -23,6 +23,7 @@ type episode struct {
 	start, last time.Time
 	count       uint64
 	evidence    map[string]any
+	evAt        time.Time // when evidence was built
 	dirty       bool
 	repAt       time.Time
 }
@@ -30,7 +31,7 @@ type episode struct {
 // raise opens or extends the episode of typ for ev. Endpoint-level types
 // (bursts) have no client; host-wide ones (recon) have no endpoint.
 // since is when the state that crossed the threshold began (its window).
-func (d *Detector) raise(typ string, ev *Event, ek epKey, actorLevel bool, since time.Time, count uint64, evidence map[string]any) *episode {
+func (d *Detector) raise(typ string, ev *Event, ek epKey, actorLevel bool, since time.Time, count uint64) *episode {
 	k := episodeKey{typ: typ, ep: ek}
 	switch {
 	case actorLevel:
@@ -64,11 +65,28 @@ func (d *Detector) raise(typ string, ev *Event, ek epKey, actorLevel bool, since
 	if ev.Time.After(e.last) {
 		e.last = ev.Time
 	}
-	if evidence != nil {
-		e.evidence = evidence
-	}
 	e.dirty = true
 	return e
+}
+
+// evidenceEvery is how often (capture time) an open episode's evidence is
+// rebuilt: building it costs allocations, and an attack raises on every
+// request.
+const evidenceEvery = 10 * time.Second
+
+// refresh reports whether the caller should (re)build e's evidence now:
+// a new episode, evidenceEvery since the last time, or force (a change
+// that matters, such as one that raises the severity). It is false for
+// nil (an episode that could not be tracked).
+func (e *episode) refresh(t time.Time, force bool) bool {
+	if e == nil {
+		return false
+	}
+	if force || e.evidence == nil || t.Sub(e.evAt) >= evidenceEvery || t.Before(e.evAt) {
+		e.evAt = t
+		return true
+	}
+	return false
 }
 
 // retire ends an episode: it leaves the live set; its last state is
