@@ -168,6 +168,14 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 		if idn, err = anomaly.NewIdentity(cfg.Anomaly.TrustedProxies); err != nil {
 			return nil, err
 		}
+		// The detector's per-endpoint baselines live in the endpoint's
+		// stored state, so a restart or a rebalance does not start blind.
+		inv.UseStateHook(inventory.StateHook{
+			Save: func(k inventory.Key) json.RawMessage { return det.SaveEndpoint(k.Host, k.Method, k.Path, k.Operation) },
+			Load: func(k inventory.Key, b json.RawMessage) error {
+				return det.LoadEndpoint(k.Host, k.Method, k.Path, k.Operation, b)
+			},
+		})
 	}
 	for _, sp := range inv.Specs() {
 		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),

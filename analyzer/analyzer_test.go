@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -211,6 +212,11 @@ func TestStateCarriesOver(t *testing.T) {
 	e := s.results[2].Endpoints[0]
 	if e.Requests != 4 || e.ClientErrors != 1 || !e.FirstSeen.Equal(t0) || !e.LastSeen.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("endpoint after restart %+v", e)
+	}
+	// The anomaly baseline came back with the endpoint (4 requests learned).
+	var b struct{ Requests uint64 }
+	if err := json.Unmarshal(a2.det.SaveEndpoint(e.Host, e.Method, e.Endpoint, e.Operation), &b); err != nil || b.Requests != 4 {
+		t.Fatalf("baseline after restart: %+v %v", b, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/apitap/apitap/analyzer/anomaly"
 	"github.com/apitap/apitap/analyzer/exposure"
@@ -132,3 +133,14 @@ func paramValues(dst []string, template, path string) []string {
 	}
 	return dst
 }
+
+// Locations of injection payloads (as exposure names them).
+const (
+	exposureRequestPath   = exposure.RequestPath
+	exposureRequestQuery  = exposure.RequestQuery
+	exposureRequestHeader = exposure.RequestHeader
+	exposureRequestBody   = exposure.RequestBody
+)
+
+// bytesOf views s as bytes without copying; the scanners only read.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -61,7 +61,7 @@ type Config struct {
 
 	// UnauthMinHistory: requests an endpoint needs before its auth share
 	// counts; UnauthMinShare: the share that carried credentials. Defaults
-	// 50 and 0.95.
+	// 20 and 0.95.
 	UnauthMinHistory int     `yaml:"unauth_min_history"`
 	UnauthMinShare   float64 `yaml:"unauth_min_share"`
 
@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 		BOLAMinIDs: 50, BOLAMinDenied: 0.3,
 		LoginPaths:       []string{"login", "signin", "sign-in", "logon", "authenticate", "token", "session", "sessions", "oauth"},
 		StuffingMinUsers: 15, BruteMinAttempts: 15, LoginMinFailure: 0.6,
-		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 50, UnauthMinShare: 0.95,
+		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95,
 		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 2000, ReconMinPaths: 30,
 		AdminPaths:    []string{"admin", "internal", "manage", "management", "debug", "actuator", "sudo", "superuser", "root", "console"},
 		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20,

@@ -16,6 +16,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -80,12 +81,50 @@ type endpoint struct {
 	seen429         bool
 	owners          map[uint64]uint64 // object id -> principal that got it first (2xx)
 	admin, login    bool
-	// per-minute answers, for bursts
-	minute          int64
-	fail, errs      int
-	failAvg, errAvg float64
-	minutes         int
-	failTop, errTop map[netip.Addr]int
+	// 401/403 and 5xx answers over a sliding minute, for bursts
+	fails, errs rate60
+}
+
+// rate60 counts events over the last minute in six 10-second slots (a
+// sliding minute, so a burst straddling a minute boundary is seen whole)
+// and keeps a moving average of the per-minute count.
+type rate60 struct {
+	slot int64 // current 10 s slot
+	n    [6]int
+	avg  float64 // events per 10 s slot, moving average (≈ 3 min)
+	top  map[netip.Addr]int
+}
+
+// add counts one event at t and returns the count over the last minute
+// and the average per minute before it.
+func (r *rate60) add(t time.Time, c netip.Addr) (int, float64) {
+	s := t.Unix() / 10
+	if s > r.slot {
+		for i := r.slot + 1; i <= s && i <= r.slot+6; i++ {
+			old := &r.n[i%6]
+			r.avg = 0.95*r.avg + 0.05*float64(*old) // the slot leaving the minute
+			*old = 0
+		}
+		if s > r.slot+6 { // a long quiet stretch: the average decays
+			r.avg *= math.Pow(0.95, float64(min(s-r.slot-6, 1000)))
+		}
+		if s/6 != r.slot/6 {
+			clear(r.top) // attribution per minute
+		}
+		r.slot = s
+	}
+	r.n[s%6]++
+	if r.top == nil {
+		r.top = map[netip.Addr]int{}
+	}
+	if len(r.top) < 64 || r.top[c] > 0 {
+		r.top[c]++
+	}
+	sum := 0
+	for _, k := range r.n {
+		sum += k
+	}
+	return sum, r.avg * 6
 }
 
 type actorKey struct {
@@ -532,50 +571,45 @@ func (d *Detector) sensitive(ev *Event, ek epKey, c *client) {
 	}
 }
 
-// bursts counts 401/403 and 5xx answers per minute of an endpoint and
-// compares them with the endpoint's moving average.
+// bursts counts 401/403 and 5xx answers of an endpoint over a sliding
+// minute and compares them with the endpoint's moving average.
 func (d *Detector) bursts(ev *Event, ek epKey, ep *endpoint) {
-	m := ev.Time.Unix() / 60
-	if m != ep.minute {
-		if ep.minute != 0 {
-			gap := min(m-ep.minute, 60)
-			for i := int64(0); i < gap; i++ { // empty minutes decay the averages too
-				f, e := ep.fail, ep.errs
-				if i > 0 {
-					f, e = 0, 0
-				}
-				ep.failAvg = 0.8*ep.failAvg + 0.2*float64(f)
-				ep.errAvg = 0.8*ep.errAvg + 0.2*float64(e)
-				ep.minutes++
-			}
-		}
-		ep.minute, ep.fail, ep.errs = m, 0, 0
-		clear(ep.failTop)
-		clear(ep.errTop)
-	}
 	fail := ev.Status == 401 || ev.Status == 403
-	errs := ev.Status >= 500
-	if !fail && !errs {
+	if !fail && ev.Status < 500 {
 		return
 	}
-	top, n, avg, typ := &ep.failTop, &ep.fail, ep.failAvg, AuthFailureBurst
-	if errs {
-		top, n, avg, typ = &ep.errTop, &ep.errs, ep.errAvg, ErrorBurst
+	r, typ := &ep.fails, AuthFailureBurst
+	if !fail {
+		r, typ = &ep.errs, ErrorBurst
 	}
-	*n++
-	if *top == nil {
-		*top = map[netip.Addr]int{}
-	}
-	if len(*top) < 64 || (*top)[ev.Client] > 0 {
-		(*top)[ev.Client]++
-	}
+	n, avg := r.add(ev.Time, ev.Client)
 	limit := max(float64(d.cfg.BurstMin), d.cfg.BurstFactor*avg)
-	if float64(*n) >= limit {
-		if e := d.raise(typ, ev, ek, false, time.Unix(m*60, 0), 0); e.refresh(ev.Time, false) {
-			e.evidence = map[string]any{"per_minute": *n, "baseline_per_minute": round2(avg), "threshold": round2(limit),
-				"top_clients": topClients(*top, 3)}
+	if float64(n) < limit {
+		return
+	}
+	e := d.raise(typ, ev, ek, false, ev.Time.Add(-time.Minute), 0)
+	if e != nil && typ == AuthFailureBurst {
+		// One client behind most of the failures (a script retrying with a
+		// dead token, a guessing tool): the burst is its doing.
+		if c, k := topClient(r.top); 2*k >= n {
+			e.client = c
 		}
 	}
+	if e.refresh(ev.Time, false) {
+		e.evidence = map[string]any{"per_minute": n, "baseline_per_minute": round2(avg), "threshold": round2(limit),
+			"top_clients": topClients(r.top, 3)}
+	}
+}
+
+func topClient(m map[netip.Addr]int) (netip.Addr, int) {
+	var best netip.Addr
+	n := 0
+	for a, c := range m {
+		if c > n || c == n && a.Less(best) {
+			best, n = a, c
+		}
+	}
+	return best, n
 }
 
 func topClients(m map[netip.Addr]int, k int) []map[string]any {

@@ -23,7 +23,8 @@ type episode struct {
 	start, last time.Time
 	count       uint64
 	evidence    map[string]any
-	evAt        time.Time // when evidence was built
+	evAt        time.Time  // when evidence was built
+	client      netip.Addr // endpoint-level episodes: the client behind it, when one dominates
 	dirty       bool
 	repAt       time.Time
 }
@@ -165,6 +166,8 @@ func (d *Detector) finding(e *episode) Finding {
 		WindowEnd: e.last, Count: e.count, Evidence: e.evidence}
 	if k.client.IsValid() {
 		f.ClientIP = k.client.String()
+	} else if e.client.IsValid() {
+		f.ClientIP = e.client.String()
 	}
 	if f.Evidence == nil {
 		f.Evidence = map[string]any{}
@@ -183,7 +186,9 @@ func (d *Detector) finding(e *episode) Finding {
 	case ReconScan:
 		where = f.Host
 	case AuthFailureBurst, ErrorBurst:
-		who = "clients"
+		if f.ClientIP == "" {
+			who = "clients"
+		}
 	}
 	f.Summary = fmt.Sprintf("%s: %s on %s, %d events %s .. %s", k.typ, who, where, f.Count,
 		f.WindowStart.UTC().Format(time.RFC3339), f.WindowEnd.UTC().Format(time.RFC3339))

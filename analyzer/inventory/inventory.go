@@ -227,6 +227,7 @@ type Inventory struct {
 	blind        []window
 	st           Stats
 	exp          *exposure.Engine // nil: no sensitive-data profiles
+	hook         StateHook        // more per-endpoint state (anomaly baselines)
 }
 
 type window struct{ from, to time.Time }
@@ -610,6 +611,14 @@ func (inv *Inventory) Canonicalize() []Key {
 			inv.eps[nk] = dst
 		}
 		dst.merge(ep)
+		// The profile moves with the entry (merge leaves profiles alone:
+		// it also builds throw-away views for the OpenAPI export).
+		switch {
+		case dst.exp == nil:
+			dst.exp = ep.exp
+		case ep.exp != nil:
+			dst.exp.Merge(ep.exp)
+		}
 		delete(inv.eps, k)
 		gone = append(gone, k)
 		inv.st.Merged++
@@ -631,12 +640,6 @@ func (ep *Endpoint) merge(o *Endpoint) {
 		ep.carriers.add(k, n)
 	}
 	ep.clients.merge(&o.clients)
-	switch {
-	case ep.exp == nil:
-		ep.exp = o.exp
-	case o.exp != nil:
-		ep.exp.Merge(o.exp)
-	}
 	for _, c := range o.callers {
 		if len(ep.callers) < maxCallers && !slices.Contains(ep.callers, c) {
 			ep.callers = append(ep.callers, c)

@@ -38,7 +38,21 @@ type saved struct {
 	RespTypes counts         `json:"resp_types,omitempty"`
 	// Sensitive is the endpoint's sensitive-data profile (exposure.Profile).
 	Sensitive json.RawMessage `json:"sensitive,omitempty"`
+	// Baseline is what anomaly detection learned of the endpoint
+	// (StateHook), so a restarted analyzer does not start blind.
+	Baseline json.RawMessage `json:"baseline,omitempty"`
 }
+
+// StateHook lets another component keep per-endpoint state in the
+// endpoint's stored state: Save is asked for it when the entry is
+// written, Load is given it back when the entry is restored.
+type StateHook struct {
+	Save func(k Key) json.RawMessage
+	Load func(k Key, data json.RawMessage) error
+}
+
+// UseStateHook installs h (the analyzer's anomaly baselines).
+func (inv *Inventory) UseStateHook(h StateHook) { inv.hook = h }
 
 const stateVersion = 1
 
@@ -114,6 +128,11 @@ func (inv *Inventory) Restore(blob []byte) error {
 			return err
 		}
 		ep.exp = p
+	}
+	if len(s.Baseline) > 0 && inv.hook.Load != nil {
+		if err := inv.hook.Load(k, s.Baseline); err != nil {
+			return err
+		}
 	}
 	if cur := inv.eps[k]; cur != nil {
 		cur.exp.Release() // replaced whole

@@ -47,7 +47,8 @@ type Entry struct {
 	// and examples are left out (docs/sensitive-data.md).
 	PIITypes map[string][]string `json:"pii_types,omitempty"`
 
-	ep *Endpoint
+	ep   *Endpoint
+	hook StateHook
 }
 
 // ParamReason says why a path segment is a parameter (docs/templating.md).
@@ -126,6 +127,7 @@ func (inv *Inventory) Entries() []Entry {
 			}
 		}
 		out = append(out, ep.entry(state))
+		out[len(out)-1].hook = inv.hook
 	}
 	if inv.observed() > 0 {
 		for _, sp := range inv.specs {
@@ -196,6 +198,7 @@ func (inv *Inventory) Dirty() []Entry {
 		ep.dirty = false
 		state := ep.State
 		out = append(out, ep.entry(state))
+		out[len(out)-1].hook = inv.hook
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Host+a.Path+a.Method, b.Host+b.Path+b.Method) })
 	return out
@@ -357,7 +360,11 @@ func (e Entry) MarshalState() []byte {
 	if e.ep == nil {
 		return nil
 	}
-	b, _ := json.Marshal(e.ep.state())
+	st := e.ep.state()
+	if e.hook.Save != nil {
+		st.Baseline = e.hook.Save(e.ep.Key)
+	}
+	b, _ := json.Marshal(st)
 	return b
 }
 
