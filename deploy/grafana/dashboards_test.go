@@ -721,12 +721,12 @@ func makeSeed(now time.Time) *seed {
 		count          uint64
 	}
 	for k, x := range []f{
-		{"sensitive_data", "email", "medium", 0, "", "", "response.body:$.user.email", 120},
-		{"sensitive_data", "phone", "medium", 0, "", "", "response.body:$.user.phone", 80},
-		{"sensitive_data", "credit_card", "critical", 6, "", "", "request.body:$.payment.card_number", 15},
-		{"sensitive_data", "jwt", "high", 9, "", "", "response.body:$.access_token", 300},
-		{"sensitive_data", "email", "low", 1, "", "", "request.body:$.customer.email", 40},
-		{"sensitive_data", "api_key", "high", 0, "", "", "request.query:api_key", 7},
+		{"pii", "email", "medium", 0, "", "", "response.body:$.user.email", 120},
+		{"pii", "phone", "medium", 0, "", "", "response.body:$.user.phone", 80},
+		{"pii", "credit_card", "critical", 6, "", "", "request.body:$.payment.card_number", 15},
+		{"pii", "jwt", "high", 9, "", "", "response.body:$.access_token", 300},
+		{"pii", "email", "low", 1, "", "", "request.body:$.customer.email", 40},
+		{"pii", "api_key", "high", 0, "", "", "request.query:api_key", 7},
 		{"anomaly", "bola_enumeration", "high", 0, "10.0.0.7", "hmac:10007", "", 450}, // updated to critical, version 2
 		{"anomaly", "credential_stuffing", "critical", 8, "10.0.0.9", "", "", 900},
 		{"anomaly", "excessive_data_access", "medium", 3, "10.1.2.3", "hmac:10123", "", 12},
@@ -738,10 +738,12 @@ func makeSeed(now time.Time) *seed {
 	} {
 		ep := seedEndpoints[x.ep]
 		t0 := now.Add(-2*time.Hour + time.Duration(k)*5*time.Minute)
+		loc, field, _ := strings.Cut(x.location, ":") // stored as location + field (docs/sensitive-data.md)
 		row := analyzer.FindingRow{
 			ID: fmt.Sprintf("%s-%02d", x.kind, k), Time: t0, Kind: x.kind, Type: x.typ, Severity: x.sev, Confidence: "likely",
 			Host: ep.host, Method: ep.method, Endpoint: ep.endpoint, ClientIP: x.client, Principal: x.princ,
-			Location: x.location, Count: x.count, FirstSeen: t0, LastSeen: now.Add(-10 * time.Minute),
+			Location: loc, Field: field, Count: x.count, FirstSeen: t0, LastSeen: now.Add(-10 * time.Minute),
+			MaskedSample: "j***@example.com", Fingerprint: "00112233445566778899aabbccddeeff",
 			Summary: x.typ + " on " + ep.endpoint, Evidence: `{"samples":3}`, Version: 1,
 		}
 		r.Findings = append(r.Findings, row)
@@ -1151,7 +1153,7 @@ func TestDashboardQueries(t *testing.T) {
 		}
 		expect(p+"inventory All endpoints requests", sum(p+"apitap-inventory/All endpoints", "requests"), 60*uint64(len(results[p+"apitap-inventory/All endpoints"].rows)))
 
-		n, occ, _ := s.wantFindings("sensitive_data", sel)
+		n, occ, _ := s.wantFindings("pii", sel)
 		expect(p+"pii findings", uint64(one(p+"apitap-pii/Sensitive data", "finding_count")), n)
 		expect(p+"pii occurrences", uint64(one(p+"apitap-pii/Sensitive data", "occurrences")), occ)
 		expect(p+"pii Latest findings rows", uint64(len(results[p+"apitap-pii/Latest findings"].rows)), n)
