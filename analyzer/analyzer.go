@@ -408,8 +408,11 @@ func findingRow(f inventory.Finding, version uint64) FindingRow {
 }
 
 // stateReload is how long a host may go unseen before its stored state is
-// read again: another analyzer may have owned its partition meanwhile.
-const stateReload = 30 * time.Second
+// read again: another analyzer may have owned its partition meanwhile. A
+// consumer-group rebalance moves a partition in seconds, so this is short;
+// a host seen without a pause is never read again (one query per batch at
+// most, for all the hosts that came back).
+const stateReload = 2 * time.Second
 
 // loadState reads the stored inventory of the batch's hosts that this
 // analyzer has not seen recently, and hands it to the inventory.

@@ -69,7 +69,7 @@ type Config struct {
 	// an endpoint in a window above this many times the endpoint's p99 of
 	// per-client windows, and at least this many bytes. Defaults 10 and
 	// 10 MiB. ExfilMinRecords: sensitive values sent to one client in a
-	// window (from the sensitive-data scan). Default 2000.
+	// window (from the sensitive-data scan). Default 10000.
 	ExfilFactor     float64 `yaml:"exfil_factor"`
 	ExfilMinBytes   int64   `yaml:"exfil_min_bytes"`
 	ExfilMinRecords int     `yaml:"exfil_min_records"`
@@ -109,7 +109,7 @@ func DefaultConfig() Config {
 		LoginPaths:       []string{"login", "signin", "sign-in", "logon", "authenticate", "token", "session", "sessions", "oauth"},
 		StuffingMinUsers: 15, BruteMinAttempts: 15, LoginMinFailure: 0.6,
 		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95,
-		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 2000, ReconMinPaths: 30,
+		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 10000, ReconMinPaths: 30,
 		AdminPaths:    []string{"admin", "internal", "manage", "management", "debug", "actuator", "sudo", "superuser", "root", "console"},
 		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20,
 		MaxClients: 200000, MaxEndpoints: 50000, MaxEpisodes: 10000, MaxDistinct: 4096}
