@@ -74,7 +74,8 @@ type Hit struct {
 	Masked, Fingerprint, Detail string
 	Severity                    string // a custom detector's configured severity, else ""
 
-	ph uint64 // hash of the leaf path, for Values
+	ph uint64   // hash of the leaf path, for Values
+	t  pii.Type // the detector's type of a pii hit (add compares it before the strings)
 }
 
 // Scanner classifies one exchange at a time. It keeps scratch between
@@ -121,7 +122,7 @@ func newScanner(cfg *Config, det *pii.Detector, fpr *pii.Fingerprinter, seed map
 		plainNumbers: len(cfg.Detect.Custom) == 0}
 	s.walk.MaxLeaves = cfg.MaxLeaves
 	s.walk.CollapseIDs = true // a map keyed by id is one field, like an array
-	s.visitFn = s.visit
+	s.visitFn = s.visitor()
 	return s
 }
 
@@ -207,40 +208,55 @@ func (s *Scanner) scanBody(loc string, b *flow.Body) {
 	s.end()
 }
 
-func (s *Scanner) visit(l *walk.Leaf) bool {
-	s.st.Leaves++
-	if l.Kind == walk.Bool || l.Kind == walk.Null || len(l.Value) == 0 {
+// visitor returns the Visitor that classifies each leaf. It is a closure
+// over s, not the method value of a visit method, which would add a
+// wrapper call per leaf. Not inlined into newScanner: the closure would
+// then be compiled as part of NewEngine, too big a function for the
+// compiler to inline the small helpers below into it.
+//
+//go:noinline
+func (s *Scanner) visitor() walk.Visitor {
+	return func(l *walk.Leaf) bool {
+		s.st.Leaves++
+		if l.Kind == walk.Bool || l.Kind == walk.Null || len(l.Value) == 0 {
+			return true
+		}
+		ph := maphash.Bytes(s.seed, l.Path)
+		if l.Kind == walk.Number && s.plainNumbers && !integerLike(l.Value) {
+			s.counts.add(ph)
+			return true // a price, a rating, a coordinate: no built-in type is a fraction
+		}
+		if l.Kind == walk.Text || l.Cut {
+			// A cut value is not whole: only values embedded inside it are
+			// trusted (a validator must not judge the cut one).
+			s.matches = s.det.Text(s.matches[:0], l.Path, l.Value)
+		} else {
+			key := s.keys.get(ph)
+			if key == nil {
+				key = s.keys.put(s.det, ph, l.Path)
+			}
+			s.matches = s.det.LeafKeyRef(s.matches[:0], key, l.Value)
+		}
+		// Counted after the classification, not before: by now the hash
+		// is long computed, so the probe does not delay the key lookup.
+		s.counts.add(ph)
+		field := l.Path
+		if s.loc == RequestQuery || s.loc == RequestCookie {
+			field = bytes.TrimPrefix(field, []byte("$."))
+		}
+		for _, m := range s.matches {
+			s.add(KindPII, field, m, l.Value, ph)
+		}
 		return true
 	}
-	ph := maphash.Bytes(s.seed, l.Path)
-	s.counts.add(ph)
-	if l.Kind == walk.Number && s.plainNumbers && !integerLike(l.Value) {
-		return true // a price, a rating, a coordinate: no built-in type is a fraction
-	}
-	if l.Kind == walk.Text || l.Cut {
-		// A cut value is not whole: only values embedded inside it are
-		// trusted (a validator must not judge the cut one).
-		s.matches = s.det.Text(s.matches[:0], l.Path, l.Value)
-	} else {
-		s.matches = s.det.LeafKey(s.matches[:0], s.keys.get(s.det, ph, l.Path), l.Value)
-	}
-	field := l.Path
-	if s.loc == RequestQuery || s.loc == RequestCookie {
-		field = bytes.TrimPrefix(field, []byte("$."))
-	}
-	for _, m := range s.matches {
-		s.add(KindPII, field, m, l.Value, ph)
-	}
-	return true
 }
 
 // add folds one match into the message's hits.
 func (s *Scanner) add(kind string, field []byte, m pii.Match, value []byte, ph uint64) {
-	typ := s.det.Name(m.Type)
 	var h *Hit
 	for i := range s.hits {
 		x := &s.hits[i]
-		if x.Type == typ && x.Location == s.loc && x.Kind == kind && x.Field == string(field) {
+		if x.t == m.Type && x.Kind == kind && x.Location == s.loc && x.Field == string(field) {
 			h = x
 			break
 		}
@@ -251,7 +267,8 @@ func (s *Scanner) add(kind string, field []byte, m pii.Match, value []byte, ph u
 			return
 		}
 		sev, _ := s.det.Severity(m.Type)
-		s.hits = append(s.hits, Hit{Kind: kind, Location: s.loc, Field: s.intern(field), Type: typ, Severity: sev, ph: ph})
+		s.hits = append(s.hits, Hit{Kind: kind, Location: s.loc, Field: s.intern(field), Type: s.det.Name(m.Type),
+			Severity: sev, ph: ph, t: m.Type})
 		h = &s.hits[len(s.hits)-1]
 	}
 	h.N++
@@ -519,21 +536,44 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 
 // keyCache keeps parsed keys by path hash: the leaves of an array share
 // one path, and an API's bodies repeat their paths message after
-// message, so a key is parsed once instead of once per leaf. Direct
-// mapped; a collision only costs a parse.
+// message, so a key is parsed once instead of once per leaf. Two-way set
+// associative (the way to replace alternates by least recent use): with
+// one way, two of a body's paths landing in one slot (a few percent of
+// seeds for a body of 20 paths) would parse both keys on every leaf. A
+// miss only costs a parse.
 type keyCache struct {
-	slot [1024]struct {
-		h   uint64
-		key pii.Key
+	set [512]struct {
+		h   [2]uint64
+		old uint8 // the way to replace next: the one less recently used
+		key [2]pii.Key
 	}
 }
 
-func (c *keyCache) get(d *pii.Detector, h uint64, path []byte) pii.Key {
-	sl := &c.slot[h&1023]
-	if sl.h != h || h == 0 {
-		sl.h, sl.key = h, d.ParseKey(path) // the detector's: it runs custom key regexes once
+// get returns the parsed key of the path with hash h, nil when it is not
+// cached (then put). The pointer is valid until the next put; it goes to
+// LeafKeyRef, so the 64-byte Key is not copied per leaf. Small enough to
+// inline: most leaves hit.
+func (c *keyCache) get(h uint64) *pii.Key {
+	st := &c.set[h&511]
+	switch {
+	case h == 0: // the empty mark: never cached
+	case st.h[0] == h:
+		st.old = 1
+		return &st.key[0]
+	case st.h[1] == h:
+		st.old = 0
+		return &st.key[1]
 	}
-	return sl.key
+	return nil
+}
+
+// put parses path (hash h) into the less recently used way of its set.
+func (c *keyCache) put(d *pii.Detector, h uint64, path []byte) *pii.Key {
+	st := &c.set[h&511]
+	w := st.old
+	st.h[w], st.key[w] = h, d.ParseKey(path) // the detector's: it runs custom key regexes once
+	st.old = 1 - w
+	return &st.key[w]
 }
 
 // integerLike reports a JSON number that could be an identifier-shaped

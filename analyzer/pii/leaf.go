@@ -67,6 +67,13 @@ func (d *Detector) ParseKey(key []byte) Key {
 
 // LeafKey is Leaf with a key parsed by ParseKey or Detector.ParseKey.
 func (d *Detector) LeafKey(dst []Match, key Key, value []byte) []Match {
+	return d.LeafKeyRef(dst, &key, value)
+}
+
+// LeafKeyRef is LeafKey with the Key passed by reference, for a caller
+// that keeps parsed keys in a cache: a Key is 64 bytes, copied on every
+// call otherwise. The Key is only read.
+func (d *Detector) LeafKeyRef(dst []Match, key *Key, value []byte) []Match {
 	v, off := trimSpace(value)
 	if len(v) == 0 {
 		return dst
@@ -75,7 +82,11 @@ func (d *Detector) LeafKey(dst []Match, key Key, value []byte) []Match {
 		v = v[:d.maxScan]
 	}
 	k := key.k
-	dst = d.leaf(dst, &k, v, off)
+	if leafSpecial(&k, v) {
+		dst = d.leaf(dst, &k, v, off)
+	} else {
+		dst = d.value(dst, &k, v, off) // what leaf would do, one call less per leaf
+	}
 	if len(d.custom) > 0 {
 		keys := uint64(0)
 		if key.d == d {
@@ -87,6 +98,9 @@ func (d *Detector) LeafKey(dst []Match, key Key, value []byte) []Match {
 }
 
 func trimSpace(b []byte) ([]byte, int) {
+	if len(b) > 0 && b[0] > ' ' && b[len(b)-1] > ' ' {
+		return b, 0 // the common leaf: nothing to trim
+	}
 	i, j := 0, len(b)
 	for i < j && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -95,6 +109,13 @@ func trimSpace(b []byte) ([]byte, int) {
 		j--
 	}
 	return b[i:j], i
+}
+
+// leafSpecial reports a value that leaf does not simply hand to value: a
+// Cookie header's, a short one (a null, a flag) or one that may start
+// with "Bearer " or "Basic ". Keep it in step with leaf.
+func leafSpecial(k *keyCtx, v []byte) bool {
+	return k.leaf&hCookie != 0 || len(v) <= 5 || len(v) > 7 && v[0]|0x20 == 'b'
 }
 
 func (d *Detector) leaf(dst []Match, k *keyCtx, v []byte, off int) []Match {
@@ -127,6 +148,9 @@ func (d *Detector) value(dst []Match, k *keyCtx, v []byte, off int) []Match {
 		if f := d.bareID(k, v); f.end > 0 {
 			return d.add(dst, f.t, f.c, off, off+f.end, f.ex)
 		}
+	}
+	if d.ids == 0 && scanFree(v) {
+		return d.context(dst, k, v, off) // an id or a timestamp: scan would find nothing
 	}
 	dst, whole := d.scan(dst, k, v, off, true)
 	if whole {
@@ -191,6 +215,13 @@ func (d *Detector) context(dst []Match, k *keyCtx, v []byte, off int) []Match {
 	if l == 0 && !v6 && (!(isDigit(v[0]) || v[0] == '(') || k.parents()&upHints == 0) {
 		return dst // the common leaf: no hint, nothing left to try
 	}
+	// A leaf whose own hints are none of the ones tested below, with no
+	// parent hint that hinted() would lend (a negative leaf such as "id",
+	// "sku" or "created_at" takes none): no rule below can match. The
+	// commonest hinted leaves (ids, timestamps, counts) stop here.
+	if l&ctxHints == 0 && !v6 && (l&hNeg != 0 || k.parents()&ctxUpHints == 0) {
+		return dst
+	}
 	if isNullish(v) {
 		return dst
 	}
@@ -240,7 +271,7 @@ func (d *Detector) context(dst []Match, k *keyCtx, v []byte, off int) []Match {
 		}
 	case nd >= 4 && nd <= 17 && sepOnly && k.hinted(hBank):
 		return d.add(dst, BankAccount, Likely, off, end, sameByte(dg[:nd]))
-	case nd >= 6 && isDate(v) && k.hinted(hDOB):
+	case nd >= 6 && k.hinted(hDOB) && isDate(v): // the hint first: it is the cheaper test
 		return d.add(dst, DateOfBirth, Likely, off, end, false)
 	case l == 0 && !v6:
 		return dst
@@ -265,6 +296,15 @@ func (d *Detector) context(dst []Match, k *keyCtx, v []byte, off int) []Match {
 	}
 	return dst
 }
+
+const (
+	// ctxHints are the leaf hints that context tests (directly, or through
+	// hinted and person).
+	ctxHints = hAWSSecret | hPassword | hAPIKey | hToken | hPrivKey | hSession | hConn |
+		hSSN | hPhone | hRouting | hBank | hDOB | hPassport | hAddress | hAddrWeak | hName | hNameWeak
+	// ctxUpHints are the ones of them that hinted takes from a parent.
+	ctxUpHints = ctxHints & upHints
+)
 
 // ipv6Candidate: a colon within the first five bytes of a short hex-led value.
 func ipv6Candidate(v []byte) bool {

@@ -265,5 +265,11 @@ func (d *Detector) add(dst []Match, t Type, c Confidence, start, end int, exampl
 	if d.off[t] || c < d.min || c == 0 {
 		return dst
 	}
-	return append(dst, Match{Type: t, Confidence: c, Start: start, End: end, Example: example})
+	// Field by field into the new element: append(dst, Match{...}) builds
+	// the literal on the stack and copies it with 16-byte moves across its
+	// narrower stores, a store-forwarding stall per match.
+	dst = append(dst, Match{})
+	m := &dst[len(dst)-1]
+	m.Type, m.Confidence, m.Start, m.End, m.Example = t, c, start, end, example
+	return dst
 }

@@ -454,10 +454,55 @@ func e164Plausible(d []byte) bool {
 var fileExt = []string{"png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ico", "bmp",
 	"tif", "tiff", "mp4", "mp3", "pdf", "json", "html", "htm", "xml", "txt", "woff", "woff2", "ttf", "avif", "heic"}
 
+// fileExtSet holds fileExt packed by packLower, by open addressing
+// (fileExtSlot): an email's TLD is checked with a multiply and a compare
+// or two instead of a folded compare per extension.
+var fileExtSet = func() (t [64]uint64) {
+	for _, e := range fileExt {
+		w, _ := packLower([]byte(e))
+		i := fileExtSlot(w)
+		for t[i] != 0 {
+			i = (i + 1) & 63
+		}
+		t[i] = w
+	}
+	return t
+}()
+
+func fileExtSlot(w uint64) uint64 { return (w * 0x9e3779b97f4a7c15) >> 58 }
+
+// packLower packs up to 7 bytes of b, lower-cased, with its length in
+// the top byte; two packed slices are equal exactly when the slices are
+// equal ignoring ASCII case. ok is false for a longer b.
+func packLower(b []byte) (w uint64, ok bool) {
+	if len(b) > 7 {
+		return 0, false
+	}
+	w = uint64(len(b)) << 56
+	for i, c := range b {
+		w |= uint64(lower(c)) << (8 * i)
+	}
+	return w, true
+}
+
+// isFileExt reports a TLD that is a file extension (icon@2x.png).
+func isFileExt(tld []byte) bool {
+	w, ok := packLower(tld)
+	if !ok {
+		return false // longer than every extension
+	}
+	for i := fileExtSlot(w); fileExtSet[i] != 0; i = (i + 1) & 63 {
+		if fileExtSet[i] == w {
+			return true
+		}
+	}
+	return false
+}
+
 // emailAt: local part s[i:at], then a domain with an alphabetic TLD.
 func emailAt(s []byte, i, at int, k *keyCtx) found {
 	local := s[i:at]
-	if len(local) > 64 || local[len(local)-1] == '.' || bytes.Contains(local, []byte("..")) {
+	if len(local) > 64 || local[len(local)-1] == '.' || hasDoubleDot(local) {
 		return found{}
 	}
 	j := at + 1
@@ -494,10 +539,8 @@ func emailAt(s []byte, i, at int, k *keyCtx) found {
 			return found{}
 		}
 	}
-	for _, e := range fileExt {
-		if equalFold(tld, e) {
-			return found{}
-		}
+	if isFileExt(tld) {
+		return found{}
 	}
 	if j < len(s) && (s[j] == '@' || s[j] == '_') {
 		return found{}
@@ -513,18 +556,53 @@ func emailAt(s []byte, i, at int, k *keyCtx) found {
 	return f
 }
 
-func exampleDomain(dom []byte) bool {
-	for _, e := range []string{"example.com", "example.org", "example.net", "test.com", "domain.com"} {
-		if equalFold(dom, e) || (len(dom) > len(e) && dom[len(dom)-len(e)-1] == '.' && equalFold(dom[len(dom)-len(e):], e)) {
-			return true
-		}
-	}
-	for _, t := range []string{".test", ".example", ".invalid", ".localhost", ".local"} {
-		if len(dom) > len(t) && equalFold(dom[len(dom)-len(t):], t) {
+// hasDoubleDot is bytes.Contains(b, ".."), cheaper on a short local part.
+func hasDoubleDot(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i] == '.' && b[i-1] == '.' {
 			return true
 		}
 	}
 	return false
+}
+
+// exampleDomain: example.com, .org and .net, test.com and domain.com with
+// their subdomains, and the reserved TLDs .test, .example, .invalid,
+// .localhost and .local. Only the last two labels decide.
+func exampleDomain(dom []byte) bool {
+	rest, tld := cutLastLabel(dom)
+	if len(rest) == 0 {
+		return false
+	}
+	switch len(tld) {
+	case 3:
+		_, sld := cutLastLabel(rest)
+		switch {
+		case equalFold(tld, "com"):
+			return equalFold(sld, "example") || equalFold(sld, "test") || equalFold(sld, "domain")
+		case equalFold(tld, "org"), equalFold(tld, "net"):
+			return equalFold(sld, "example")
+		}
+	case 4:
+		return equalFold(tld, "test")
+	case 5:
+		return equalFold(tld, "local")
+	case 7:
+		return equalFold(tld, "example") || equalFold(tld, "invalid")
+	case 9:
+		return equalFold(tld, "localhost")
+	}
+	return false
+}
+
+// cutLastLabel splits a domain at its last dot (rest is nil without one).
+func cutLastLabel(dom []byte) (rest, label []byte) {
+	for i := len(dom) - 1; i >= 0; i-- {
+		if dom[i] == '.' {
+			return dom[:i], dom[i+1:]
+		}
+	}
+	return nil, dom
 }
 
 // wordAt dispatches letter-led runs on their first bytes.
@@ -778,23 +856,43 @@ var connSchemes = []string{"postgres", "postgresql", "mysql", "mariadb", "mongod
 	"ftp", "sftp", "smtp", "smtps", "ldap", "ldaps", "http", "https", "nats", "kafka", "memcached",
 	"couchdb", "neo4j", "neo4j+s", "bolt", "cassandra", "elasticsearch", "jdbc:postgresql", "jdbc:mysql"}
 
+// authByte classifies the bytes of a URL's authority for connAt: 0 for
+// an ordinary byte, so that the common URL (a host, no userinfo) costs one
+// table lookup per byte.
+var authByte = func() (t [256]uint8) {
+	for c := 0; c < ' '; c++ {
+		t[c] = authEnd
+	}
+	for _, c := range "/?# \"'<>" {
+		t[c] = authEnd
+	}
+	t[':'], t['@'] = authColon, authAt
+	return t
+}()
+
+const (
+	authEnd = iota + 1
+	authColon
+	authAt
+)
+
 // connAt: scheme://user:pass@host with a non-empty password.
 func connAt(s []byte, i, j int) found {
 	u := j + 3
 	e := u
 	colon, at := -1, -1
-	for e < len(s) {
-		c := s[e]
-		if c == '/' || c == '?' || c == '#' || c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c < ' ' {
-			break
-		}
-		if c == ':' && colon < 0 && at < 0 {
-			colon = e
-		}
-		if c == '@' {
+scan:
+	for ; e < len(s); e++ {
+		switch authByte[s[e]] {
+		case authEnd:
+			break scan
+		case authColon:
+			if colon < 0 && at < 0 {
+				colon = e
+			}
+		case authAt:
 			at = e
 		}
-		e++
 	}
 	if colon < 0 || at < colon || at == colon+1 || at+1 >= e || !isAlnum(s[at+1]) {
 		return found{}

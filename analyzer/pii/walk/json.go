@@ -2,6 +2,8 @@ package walk
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -234,9 +236,14 @@ func scanString(b []byte, p int) (int, bool, int) {
 	esc := false
 	n := len(b)
 	for {
-		// Eight bytes per round: most strings are short runs of plain bytes.
-		for p+8 <= n && !strTbl[b[p]] && !strTbl[b[p+1]] && !strTbl[b[p+2]] && !strTbl[b[p+3]] &&
-			!strTbl[b[p+4]] && !strTbl[b[p+5]] && !strTbl[b[p+6]] && !strTbl[b[p+7]] {
+		// Eight bytes per round as one word (SWAR): most strings are short
+		// runs of plain bytes, and the closing quote is usually within
+		// the first word, found without a loop over its bytes.
+		for p+8 <= n {
+			if m := special8(binary.LittleEndian.Uint64(b[p:])); m != 0 {
+				p += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			p += 8
 		}
 		for p < n && !strTbl[b[p]] {
@@ -273,6 +280,24 @@ func scanString(b []byte, p int) (int, bool, int) {
 			return p, esc, stBad // a control byte
 		}
 	}
+}
+
+// Words of eight bytes (SWAR): lsb has each byte's lowest bit set, msb
+// its highest.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special8 flags (high bit of the byte) the bytes of x, eight string
+// bytes little-endian, that strTbl marks: a quote, a backslash, a control
+// byte. The classic zero-byte tests can also flag a byte above a flagged
+// one (a borrow), never below: the lowest flag is exact, and only it is
+// used.
+func special8(x uint64) uint64 {
+	q := x ^ ('"' * lsb)  // zero bytes where x has '"'
+	s := x ^ ('\\' * lsb) // and backslashes
+	return ((q-lsb)&^q | (s-lsb)&^s | (x-0x20*lsb)&^x) & msb
 }
 
 func unhex(c byte) rune {

@@ -135,7 +135,11 @@ func (w *Walker) emit(v []byte, kind uint8, cut bool) bool {
 	if len(v) > w.MaxValue {
 		v, cut = v[:w.MaxValue], true
 	}
-	w.leaf = Leaf{Path: w.path, Value: v, Kind: kind, Cut: cut}
+	// Field by field, not w.leaf = Leaf{...}: the composite literal is
+	// built on the stack and copied with 16-byte moves that read across
+	// two 8-byte stores, a store-forwarding stall on every leaf.
+	l := &w.leaf
+	l.Path, l.Value, l.Kind, l.Cut = w.path, v, kind, cut
 	if !w.fn(&w.leaf) {
 		w.stop = true
 		return false
