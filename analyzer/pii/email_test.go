@@ -14,7 +14,7 @@ func exampleDomainRef(dom []byte) bool {
 			return true
 		}
 	}
-	for _, t := range []string{".test", ".example", ".invalid", ".localhost", ".local"} {
+	for _, t := range []string{".test", ".example", ".invalid", ".localhost", ".local", ".tld"} {
 		if len(dom) > len(t) && equalFold(dom[len(dom)-len(t):], t) {
 			return true
 		}
@@ -24,7 +24,7 @@ func exampleDomainRef(dom []byte) bool {
 
 func TestExampleDomainAndFileExt(t *testing.T) {
 	labels := []string{"example", "EXAMPLE", "test", "Test", "domain", "com", "COM", "org", "net", "local", "localhost",
-		"invalid", "xexample", "examplex", "a", "mail", "shop-mail", "png", "co", "uk", ""}
+		"invalid", "tld", "TLD", "xtld", "xexample", "examplex", "a", "mail", "shop-mail", "png", "co", "uk", ""}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 20000 {
 		var b strings.Builder

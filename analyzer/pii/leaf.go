@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/netip"
 )
@@ -436,10 +437,17 @@ func tokenShape(v []byte, min int) bool {
 	if len(v) < min || len(v) > 4096 {
 		return false
 	}
+	words := true // only lower-case letters and '-'/'_': a slug or a label
 	for _, c := range v {
 		if !(isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '+' || c == '/' || c == '=' || c == '~' || c == '%' || c == ':') {
 			return false
 		}
+		words = words && ('a' <= c && c <= 'z' || c == '-' || c == '_')
+	}
+	// frame-title-text: words have letter entropy enough, but no token
+	// generator emits only lower-case letters between separators.
+	if words && bytes.ContainsAny(v, "-_") {
+		return false
 	}
 	return entropy(v) >= 3.0
 }

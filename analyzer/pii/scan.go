@@ -315,7 +315,8 @@ func versionBefore(s []byte, i int) bool {
 		return false
 	}
 	w := s[j:e]
-	return eqFold(w, "v") || eqFold(w, "ver") || eqFold(w, "vers") || eqFold(w, "build") ||
+	// rv: Gecko's revision in Firefox user agents (rv:1.9.0.4).
+	return eqFold(w, "v") || eqFold(w, "ver") || eqFold(w, "vers") || eqFold(w, "build") || eqFold(w, "rv") ||
 		len(w) >= 7 && eqFold(w[len(w)-7:], "version")
 }
 
@@ -582,6 +583,8 @@ func exampleDomain(dom []byte) bool {
 			return equalFold(sld, "example") || equalFold(sld, "test") || equalFold(sld, "domain")
 		case equalFold(tld, "org"), equalFold(tld, "net"):
 			return equalFold(sld, "example")
+		case equalFold(tld, "tld"):
+			return true // user@domain.tld: a placeholder, .tld is not delegated
 		}
 	case 4:
 		return equalFold(tld, "test")
