@@ -1,21 +1,18 @@
 package exposure
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/apitap/apitap/analyzer/pii"
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/pcaptest"
 	"github.com/apitap/apitap/internal/testutil"
-	"github.com/apitap/apitap/sensor"
-	"github.com/apitap/apitap/sensor/capture"
 )
 
 // corpusExplained lists every alerting finding (likely or confirmed, not
@@ -122,33 +119,12 @@ const (
 	why13 = "npm user objects name their user (a handle under a user object's name: the person_name rule)"
 )
 
-type collector struct {
-	mu sync.Mutex
-	ex []*flow.Exchange
-}
-
-func (c *collector) Consume(_ context.Context, b flow.Batch) error {
-	c.mu.Lock()
-	c.ex = append(c.ex, b.Exchanges...)
-	c.mu.Unlock()
-	return nil
-}
-
-func exchangesOf(t *testing.T, path string) []*flow.Exchange {
-	cfg := sensor.DefaultConfig()
-	cfg.Capture.File = path
-	cfg.Workers = 1
-	src, err := capture.OpenFile(path, cfg.Capture.BPF, cfg.Capture.Snaplen)
-	if err != nil {
-		return nil // not a capture the sensor opens (covered by the sensor's own corpus tests)
-	}
-	c := &collector{}
-	s, err := sensor.New(cfg, sensor.Settings{Consumer: c, Sources: []capture.Source{src}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Run(context.Background()) // truncated captures end in an error after their exchanges
-	return c.ex
+// exchangesOf is the capture's exchanges; a capture that is truncated
+// keeps those before its end, and one the sensor cannot open has none
+// (both covered by the sensor's own corpus tests).
+func exchangesOf(path string) []*flow.Exchange {
+	ex, _ := pcaptest.Exchanges(path)
+	return ex
 }
 
 // TestCorpusFindings runs the scanner over every exchange of the real
@@ -163,7 +139,7 @@ func TestCorpusFindings(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
-		for _, e := range exchangesOf(t, path) {
+		for _, e := range exchangesOf(path) {
 			n++
 			items := []Item{{Exchange: e, Template: ""}}
 			en.Scan(items, nil)

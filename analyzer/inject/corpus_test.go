@@ -3,7 +3,6 @@ package inject
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -13,13 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/pcaptest"
 	"github.com/apitap/apitap/internal/testutil"
-	"github.com/apitap/apitap/sensor"
-	"github.com/apitap/apitap/sensor/capture"
 )
 
 // The corpus (shared/corpus, SOURCES.md): labelled attack payloads
@@ -413,39 +409,6 @@ func TestCorpusAttackTraffic(t *testing.T) {
 	}
 }
 
-// exCollector keeps a capture's exchanges.
-type exCollector struct {
-	mu sync.Mutex
-	ex []*flow.Exchange
-}
-
-func (c *exCollector) Consume(_ context.Context, b flow.Batch) error {
-	c.mu.Lock()
-	c.ex = append(c.ex, b.Exchanges...)
-	c.mu.Unlock()
-	return nil
-}
-
-// runCapture returns the exchanges the sensor makes of a capture.
-func runCapture(t testing.TB, path string) []*flow.Exchange {
-	t.Helper()
-	cfg := sensor.DefaultConfig()
-	cfg.Workers = 1
-	src, err := capture.OpenFile(path, "", cfg.Capture.Snaplen)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	c := &exCollector{}
-	s, err := sensor.New(cfg, sensor.Settings{Consumer: c, Sources: []capture.Source{src}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return c.ex
-}
-
 // corpusPcapHits lists every capture in which a request part matches, as
 // the sorted set of "part:class" found, with the reason. The attack
 // captures must keep their detections; any other capture is benign
@@ -494,7 +457,7 @@ func TestCorpusPcap(t *testing.T) {
 		rel, _ := filepath.Rel(filepath.Join(root, "pcap"), path)
 		rel = filepath.ToSlash(rel)
 		seen := map[string]bool{}
-		for _, e := range runCapture(t, path) {
+		for _, e := range pcaptest.MustExchanges(t, path) {
 			for _, p := range exchangeParts(e) {
 				parts++
 				if p.where == "body" {

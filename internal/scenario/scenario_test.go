@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -10,55 +9,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apitap/apitap/flow"
-	"github.com/apitap/apitap/sensor"
-	"github.com/apitap/apitap/sensor/capture"
+	"github.com/apitap/apitap/internal/pcaptest"
 )
 
 // keepEnv names a directory to copy the scenarios' files into (debugging,
 // or making captures by hand with TestByHand).
 const keepEnv = "APITAP_SCENARIO_KEEP"
-
-// collect is a flow.Consumer that keeps every exchange.
-type collect struct {
-	mu sync.Mutex
-	ex []*flow.Exchange
-}
-
-func (c *collect) Consume(_ context.Context, b flow.Batch) error {
-	c.mu.Lock()
-	c.ex = append(c.ex, b.Exchanges...)
-	c.mu.Unlock()
-	return nil
-}
-
-// exchanges runs the sensor over a capture.
-func exchanges(t testing.TB, path string) []*flow.Exchange {
-	t.Helper()
-	cfg := sensor.DefaultConfig()
-	cfg.Capture.File = path
-	cfg.Workers = 1
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	src, err := capture.OpenFile(path, cfg.Capture.BPF, cfg.Capture.Snaplen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &collect{}
-	s, err := sensor.New(cfg, sensor.Settings{Consumer: c, Sources: []capture.Source{src}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return c.ex
-}
 
 // keep copies a scenario's files into $APITAP_SCENARIO_KEEP/name.
 func keep(t *testing.T, pcap, name string) {
@@ -121,7 +81,7 @@ func TestScenario(t *testing.T) {
 	path, tr := Generate(t, small)
 	took := time.Since(began)
 	keep(t, path, "seed1")
-	ex := exchanges(t, path)
+	ex := pcaptest.MustExchanges(t, path)
 	t.Logf("generated in %v (traffic %v real): %d requests, %d packets, %d exchanges; per client kind:%s",
 		took.Round(time.Millisecond), tr.Capture.Real.Round(time.Millisecond), tr.Requests, tr.Capture.Packets, len(ex), summary(tr, ex))
 	if took > 20*time.Second {
@@ -413,7 +373,7 @@ func TestSeeds(t *testing.T) {
 	if b2a.Requests >= b1a.Requests*3/4 {
 		t.Errorf("volume 0.25: %d BOLA requests, volume 0.5: %d", b2a.Requests, b1a.Requests)
 	}
-	ex := exchanges(t, p2)
+	ex := pcaptest.MustExchanges(t, p2)
 	if len(ex) != t2.Requests {
 		t.Errorf("%d exchanges in the capture, %d requests made", len(ex), t2.Requests)
 	}
@@ -470,7 +430,7 @@ func TestByHand(t *testing.T) {
 	began := time.Now()
 	path, tr := Generate(t, o)
 	keep(t, path, fmt.Sprintf("seed%d", tr.Options.Seed))
-	ex := exchanges(t, path)
+	ex := pcaptest.MustExchanges(t, path)
 	t.Logf("%d requests, %d exchanges, %d packets, capture %v..%v, generated in %v; per client kind:%s",
 		tr.Requests, len(ex), tr.Capture.Packets, tr.Capture.First.Format(time.DateTime), tr.Capture.Last.Format(time.DateTime),
 		time.Since(began).Round(time.Millisecond), summary(tr, ex))
