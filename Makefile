@@ -17,9 +17,10 @@ all: build
 # System packages: libpcap (cgo capture + BPF compiler), tshark (golden
 # corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
 # tests), clickhouse-server/-client (storage integration tests; `services`
-# starts it on loopback). Installed only when missing; needs root (CI runs
-# as root).
-DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler clickhouse-server clickhouse-client
+# starts it on loopback), rsyslog + rsyslog-gnutls (the SIEM tests start
+# their own rsyslogd on loopback UDP/TCP/TLS ports). Installed only when
+# missing; needs root (CI runs as root).
+DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler clickhouse-server clickhouse-client rsyslog rsyslog-gnutls
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

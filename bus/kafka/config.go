@@ -312,3 +312,17 @@ func (s *SASLConfig) mechanism() (sasl.Mechanism, error) {
 	}
 	return nil, fmt.Errorf("kafka: sasl mechanism %q unsupported", s.Mechanism)
 }
+
+// Load builds the TLS client configuration (nil when TLS is off), for
+// other Kafka clients of apitap (the alerts topic) that share these knobs.
+func (t *TLSConfig) Load() (*tls.Config, error) { return t.tlsConfig() }
+
+// Validate checks the TLS knobs.
+func (t *TLSConfig) Validate() error { return t.validate() }
+
+// Load resolves the password and builds the SASL mechanism (nil when SASL
+// is off).
+func (s *SASLConfig) Load() (sasl.Mechanism, error) { return s.mechanism() }
+
+// Validate checks the SASL knobs.
+func (s *SASLConfig) Validate() error { return s.validate() }

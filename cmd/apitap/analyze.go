@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/analyzer/alert/deliver"
 	"github.com/apitap/apitap/bus/kafka"
 )
 
@@ -20,6 +21,9 @@ type analyzerConfig struct {
 	Kafka      kafka.SubscriberConfig `yaml:"kafka"`
 	Analyzer   analyzer.Config        `yaml:"analyzer"`
 	ClickHouse clickhouseConfig       `yaml:"clickhouse"`
+	// Alerts sends findings to SIEMs (docs/alerting.md). Default: no
+	// destinations.
+	Alerts deliver.Config `yaml:"alerts"`
 	// StatsInterval is how often the analyzer logs its counters. Default 30s.
 	StatsInterval time.Duration `yaml:"stats_interval"`
 	// FlushInterval is how often the whole inventory is stored: changed
@@ -36,6 +40,7 @@ func defaultAnalyzerConfig() analyzerConfig {
 		Kafka:         kafka.DefaultSubscriberConfig(),
 		Analyzer:      analyzer.DefaultConfig(),
 		ClickHouse:    ch,
+		Alerts:        deliver.DefaultConfig(),
 		StatsInterval: 30 * time.Second,
 		FlushInterval: 5 * time.Minute,
 	}
@@ -73,7 +78,7 @@ func (c *analyzerConfig) validate() error {
 	if c.ClickHouse.DSN == "" {
 		errs = append(errs, errors.New("--clickhouse: a DSN is required"))
 	}
-	for _, err := range []error{c.Kafka.Validate(), c.Analyzer.Validate(), c.ClickHouse.validate()} {
+	for _, err := range []error{c.Kafka.Validate(), c.Analyzer.Validate(), c.ClickHouse.validate(), c.Alerts.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -107,7 +112,14 @@ func analyze(ctx context.Context, cfg analyzerConfig, log *zap.Logger, wrap func
 	if wrap != nil {
 		sink = wrap(st)
 	}
-	an, err := analyzer.New(cfg.Analyzer, analyzer.Settings{Logger: log, Sinks: []analyzer.Sink{sink}, State: st})
+	// Alerts after the store: a finding is spooled for the SIEMs only once
+	// it is stored, and both before the batch is committed.
+	alerts, err := deliver.New(cfg.Alerts, deliver.Settings{Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	defer closeAlerts(alerts, cfg.Alerts, log)
+	an, err := analyzer.New(cfg.Analyzer, analyzer.Settings{Logger: log, Sinks: []analyzer.Sink{sink, alerts}, State: st})
 	if err != nil {
 		return err
 	}
@@ -132,14 +144,16 @@ func analyze(ctx context.Context, cfg analyzerConfig, log *zap.Logger, wrap func
 					log.Warn("inventory flush failed; the next one retries", zap.Error(err))
 				}
 			case <-t.C:
-				log.Info("analyzer stats", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()))
+				log.Info("analyzer stats", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()),
+					zap.Any("alerts", alerts.Stats()))
 			case <-stop:
 				return
 			}
 		}
 	}()
 	err = sub.Run(ctx, an.Consume)
-	log.Info("analyzer stopped", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()))
+	log.Info("analyzer stopped", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()),
+		zap.Any("alerts", alerts.Stats()))
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // a signal: a clean stop
 	}
@@ -147,4 +161,14 @@ func analyze(ctx context.Context, cfg analyzerConfig, log *zap.Logger, wrap func
 		return fmt.Errorf("analyzer: %w", err)
 	}
 	return nil
+}
+
+// closeAlerts lets the alert workers deliver what is spooled for up to
+// drain_timeout; the rest waits on disk for the next start.
+func closeAlerts(d *deliver.Dispatcher, cfg deliver.Config, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		log.Warn("closing the alert spools", zap.Error(err))
+	}
 }

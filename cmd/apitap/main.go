@@ -4,6 +4,7 @@
 //	apitap analyzer Kafka → analysis → ClickHouse (a consumer group)
 //	apitap run      sensor + analyzer in one process, no servers needed
 //	apitap migrate  apply the ClickHouse schema
+//	apitap alert    alerting tools (test a SIEM destination)
 //	apitap version  print the version
 //
 // main is the only place that exits; everything below returns errors.
@@ -37,6 +38,8 @@ Commands:
   analyzer  consume the sensors' records from Kafka (a consumer group) and
             store the results in ClickHouse
   migrate   create or upgrade the ClickHouse schema
+  alert     alerting tools: "apitap alert test --config F --destination NAME"
+            sends a test alert to one SIEM destination
   version   print the version and exit
   help      show this help, or "apitap help <command>" for a command's flags
 
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRun(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "alert":
+		return runAlert(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "apitap %s\n", version)
 		return nil

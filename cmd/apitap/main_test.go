@@ -150,23 +150,30 @@ func TestEveryKnobDocumented(t *testing.T) {
 				walk(key, f.Type)
 				continue
 			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				keys = append(keys, key) // the list itself, then its items' keys
+				walk(key, f.Type.Elem())
+				continue
+			}
 			keys = append(keys, key)
 		}
 	}
 	walk("", reflect.TypeOf(sensorConfig{}))
 	walk("", reflect.TypeOf(runConfig{}))
 	walk("", reflect.TypeOf(analyzerConfig{}))
+	walk("", reflect.TypeOf(alertConfig{}))
 	for _, k := range keys {
 		if !bytes.Contains(doc, []byte("`"+k+"`")) {
 			t.Errorf("docs/config.md does not document `%s`", k)
 		}
 	}
 	var p string
-	sc, rc, ac := defaultSensorConfig(), defaultRunConfig(), defaultAnalyzerConfig()
+	sc, rc, ac, alc := defaultSensorConfig(), defaultRunConfig(), defaultAnalyzerConfig(), defaultAlertConfig()
 	binders := map[string]func(fs *flag.FlagSet){
 		"sensor":   func(fs *flag.FlagSet) { bindSensorFlags(fs, &sc, &p) },
 		"run":      func(fs *flag.FlagSet) { bindRunFlags(fs, &rc, &p) },
 		"analyzer": func(fs *flag.FlagSet) { bindAnalyzerFlags(fs, &ac, &p) },
+		"alert":    func(fs *flag.FlagSet) { bindAlertFlags(fs, &alc, &p) },
 	}
 	for name, bind := range binders {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)

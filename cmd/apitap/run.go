@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/analyzer/alert/deliver"
 	"github.com/apitap/apitap/analyzer/report"
 	"github.com/apitap/apitap/bus/kafka"
 	"github.com/apitap/apitap/bus/mem"
@@ -36,6 +37,9 @@ type runConfig struct {
 	Kafka kafka.Config `yaml:"kafka"`
 	// ClickHouse, when a DSN is set, also stores the results.
 	ClickHouse clickhouseConfig `yaml:"clickhouse"`
+	// Alerts sends findings to SIEMs (docs/alerting.md). Default: no
+	// destinations.
+	Alerts deliver.Config `yaml:"alerts"`
 	// SensorID names the sensor in its records. Default: the host name.
 	SensorID string `yaml:"sensor_id"`
 	// SummaryTop is how many endpoints the summary lists. Default 15.
@@ -57,6 +61,7 @@ func defaultRunConfig() runConfig {
 		Out:            "apitap-out",
 		Kafka:          defaultKafka(),
 		ClickHouse:     defaultClickHouse(),
+		Alerts:         deliver.DefaultConfig(),
 		SummaryTop:     15,
 		Progress:       "auto",
 		MemoryLimitMiB: 1024,
@@ -98,7 +103,7 @@ func bindRunFlags(fs *flag.FlagSet, c *runConfig, configPath *string) {
 
 func (c *runConfig) validate() error {
 	var errs []error
-	for _, err := range []error{c.Sensor.Validate(), c.Bus.Validate(), c.Analyzer.Validate(), c.ClickHouse.validate()} {
+	for _, err := range []error{c.Sensor.Validate(), c.Bus.Validate(), c.Analyzer.Validate(), c.ClickHouse.validate(), c.Alerts.Validate()} {
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -148,7 +153,17 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		state = st
 		closeStore = func() { st.Close() }
 	}
-	sinks = append(sinks, rep)
+	alerts, err := deliver.New(cfg.Alerts, deliver.Settings{Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	alertsOpen := true
+	defer func() {
+		if alertsOpen {
+			closeAlerts(alerts, cfg.Alerts, log)
+		}
+	}()
+	sinks = append(sinks, alerts, rep)
 	an, err := analyzer.New(cfg.Analyzer, analyzer.Settings{Logger: log, Sinks: sinks, State: state})
 	if err != nil {
 		return err
@@ -214,6 +229,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if closeStore != nil {
 		closeStore()
 	}
+	// Deliver what the run raised before reporting on it.
+	closeAlerts(alerts, cfg.Alerts, log)
+	alertsOpen = false
 	snap := report.Snapshot(an.Inventory())
 	snap.Anomalies = an.Anomalies()
 	if err := rep.WriteDir(cfg.Out, cfg.SummaryTop, snap); err != nil {
@@ -226,6 +244,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		report.SummaryFile, time.Since(start).Seconds())
 	log.Info("run finished", zap.Uint64("frames", st.Capture.Received), zap.Uint64("exchanges", st.Exchanges),
 		zap.Uint64("bus_dropped", bs.Dropped), zap.Uint64("analyzed", as.Exchanges), zap.Any("inventory", as.Inventory))
+	if cfg.Alerts.Enabled() {
+		fmt.Fprintln(stdout, alertSummary(alerts.Stats()))
+	}
 	if bs.Dropped > 0 {
 		log.Warn("the in-memory bus was full: records dropped (reported as loss)", zap.Uint64("records", bs.Dropped))
 	}

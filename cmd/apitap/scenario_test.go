@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitap/apitap/analyzer/alert"
 	"github.com/apitap/apitap/internal/scenario"
 )
 
@@ -35,8 +36,14 @@ func TestScenarioDetections(t *testing.T) {
 			o.Start = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 			pcap, truth := scenario.Generate(t, o)
 			dir := t.TempDir()
+			args := []string{"run", "--pcap", pcap, "--out", dir, "--log-level", "error"}
+			var hook *hookReceiver
+			if o.Seed == 5 { // alerting end to end: every anomaly finding to a webhook
+				hook = newHookReceiver(t, []byte("hook-secret"))
+				args = append(args, "--config", alertConfigFile(t, hook.srv.URL, t.TempDir(), "  min_severity: info\n  min_confidence: possible\n"))
+			}
 			var out, errb bytes.Buffer
-			if err := run(context.Background(), []string{"run", "--pcap", pcap, "--out", dir, "--log-level", "error"}, &out, &errb); err != nil {
+			if err := run(context.Background(), args, &out, &errb); err != nil {
 				t.Fatalf("run: %v\n%s", err, errb.String())
 			}
 			type hit struct{ typ, client string }
@@ -76,8 +83,50 @@ func TestScenarioDetections(t *testing.T) {
 					t.Errorf("finding on a normal client: %v", m)
 				}
 			}
+			if hook != nil {
+				checkScenarioAlerts(t, hook.alerts(), &truth, all)
+			}
 			t.Logf("%d clients, %d requests, %d anomaly findings\n%s", len(truth.Clients), truth.Requests, len(all),
 				strings.Join(table, "\n"))
 		})
 	}
+}
+
+// checkScenarioAlerts: every attack reaches the webhook as an alert of its
+// type and client, no alert names a normal client, and each episode is one
+// alert id whose revisions arrive in order, fewer than the finding updates.
+func checkScenarioAlerts(t *testing.T, got []alert.Alert, truth *scenario.Truth, findings []map[string]any) {
+	t.Helper()
+	type hit struct{ typ, client string }
+	alerted := map[hit]bool{}
+	revs := map[string]uint32{}
+	n := 0
+	for _, a := range got {
+		if a.Kind != "anomaly" {
+			continue
+		}
+		n++
+		alerted[hit{a.Type, a.ClientIP}] = true
+		alerted[hit{a.Type, ""}] = true
+		if slices.Contains(truth.NormalIPs, a.ClientIP) {
+			t.Errorf("alert on a normal client: %+v", a)
+		}
+		if a.Revision != revs[a.ID]+1 {
+			t.Errorf("alert %s: revision %d after %d", a.ID, a.Revision, revs[a.ID])
+		}
+		revs[a.ID] = a.Revision
+	}
+	for _, at := range truth.Attacks {
+		c := at.Client
+		if at.Type == scenario.ErrorBurst {
+			c = ""
+		}
+		if !alerted[hit{at.Type, c}] {
+			t.Errorf("attack %s from %s raised no alert", at.Type, at.Client)
+		}
+	}
+	if n == 0 || len(revs) > len(findings) {
+		t.Errorf("%d anomaly alerts in %d episodes for %d anomaly findings", n, len(revs), len(findings))
+	}
+	t.Logf("%d alerts of every kind; anomaly: %d alerts in %d episodes for %d findings", len(got), n, len(revs), len(findings))
 }
