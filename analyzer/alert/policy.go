@@ -194,11 +194,18 @@ func (p *Policy) floors(kind, typ string) (int, int, bool) {
 	return p.minSev, p.minCon, true
 }
 
-// DedupKey is the hex key of (kind, type, host, endpoint, client,
-// principal): one episode of one actor on one endpoint.
+// DedupKey is the hex key of (kind, type, host, endpoint — method and
+// template —, client, principal): one episode of one actor on one
+// endpoint. Only anomalies are about an actor: the other kinds describe the
+// endpoint itself (a shadow endpoint names a sample client, which varies
+// from run to run), so their key leaves client and principal out.
 func DedupKey(f *analyzer.FindingRow) string {
+	client, principal := "", ""
+	if f.Kind == "anomaly" {
+		client, principal = f.ClientIP, f.Principal
+	}
 	h := sha256.New()
-	for _, s := range [...]string{f.Kind, f.Type, f.Host, f.Endpoint, f.ClientIP, f.Principal} {
+	for _, s := range [...]string{f.Kind, f.Type, f.Host, f.Method, f.Endpoint, client, principal} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

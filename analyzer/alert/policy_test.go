@@ -170,3 +170,37 @@ func TestPolicyRollback(t *testing.T) {
 		t.Fatalf("rollback did not restore the decisions: %+v %+v %+v", b2, c2, d2)
 	}
 }
+
+// The dedup key: the method is part of the endpoint; client and principal
+// count for anomalies only (an endpoint finding's sample client varies).
+func TestDedupKey(t *testing.T) {
+	base := analyzer.FindingRow{Kind: "anomaly", Type: "recon", Host: "h", Method: "GET", Endpoint: "/a", ClientIP: "10.0.0.1", Principal: "p"}
+	k := DedupKey(&base)
+	for _, mod := range []func(*analyzer.FindingRow){
+		func(f *analyzer.FindingRow) { f.Type = "scraping" },
+		func(f *analyzer.FindingRow) { f.Host = "h2" },
+		func(f *analyzer.FindingRow) { f.Method = "DELETE" },
+		func(f *analyzer.FindingRow) { f.Endpoint = "/b" },
+		func(f *analyzer.FindingRow) { f.ClientIP = "10.0.0.2" },
+		func(f *analyzer.FindingRow) { f.Principal = "q" },
+	} {
+		f := base
+		mod(&f)
+		if DedupKey(&f) == k {
+			t.Errorf("%+v has the key of %+v", f, base)
+		}
+	}
+	shadow := base
+	shadow.Kind = "shadow_endpoint"
+	other := shadow
+	other.ClientIP, other.Principal = "10.9.9.9", "z"
+	if DedupKey(&shadow) != DedupKey(&other) {
+		t.Error("an endpoint finding's key depends on its sample client")
+	}
+	// Fields joined without a separator must not collide.
+	a := analyzer.FindingRow{Kind: "anomaly", Host: "ab", Endpoint: "c"}
+	b := analyzer.FindingRow{Kind: "anomaly", Host: "a", Endpoint: "bc"}
+	if DedupKey(&a) == DedupKey(&b) {
+		t.Error("key fields run together")
+	}
+}
