@@ -23,7 +23,8 @@ type Alert struct {
 	// ID is stable for the dedup key: every revision of the alert has it.
 	ID string `json:"id"`
 	// DedupKey is the hex key the alert is deduplicated on: kind, type,
-	// host, endpoint, client and principal.
+	// host, method, endpoint, and for anomalies client and principal
+	// (DedupKey).
 	DedupKey string `json:"dedup_key"`
 	// Action is "new" for the first revision, "update" for later ones
 	// (more evidence after the suppression window, or a higher severity);

@@ -153,3 +153,28 @@ func TestAlertTestCommand(t *testing.T) {
 		t.Fatalf("alert send: %v", err)
 	}
 }
+
+// The example analyzer configuration in deploy/ loads and validates, and
+// `alert test` reads its alerts section.
+func TestExampleAnalyzerConfigLoads(t *testing.T) {
+	t.Setenv("APITAP_HEC_TOKEN", "00000000-0000-0000-0000-000000000000")
+	t.Setenv("APITAP_WEBHOOK_KEY", "k")
+	path := filepath.Join(testutil.RepoRoot(t), "deploy", "analyzer.yaml")
+	l := loader[analyzerConfig]{name: "analyzer", defaults: defaultAnalyzerConfig, bind: bindAnalyzerFlags}
+	var errb bytes.Buffer
+	cfg, err := l.load([]string{"--config", path}, &errb, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Alerts.Destinations) != 4 || cfg.Alerts.Destinations[0].Syslog.Network != "tls" || len(cfg.Alerts.Rules) != 2 {
+		t.Fatalf("alerts not applied: %+v", cfg.Alerts)
+	}
+	al := loader[alertConfig]{name: "alert test", defaults: defaultAlertConfig, bind: bindAlertFlags, lenient: true}
+	ac, err := al.load([]string{"--config", path, "--destination", "soar"}, &errb, "")
+	if err != nil || len(ac.Alerts.Destinations) != 4 {
+		t.Fatalf("alert test config: %v %+v", err, ac.Alerts)
+	}
+}
