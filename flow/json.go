@@ -243,6 +243,11 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// AppendJSONChars appends s escaped for the inside of a JSON string (no
+// quotes): invalid UTF-8 as U+FFFD, U+2028/U+2029 escaped, '<', '>' and
+// '&' as they are. Other JSON writers of apitap (the alert formats) share it.
+func AppendJSONChars(dst []byte, s string) []byte { return appendStringBody(dst, s) }
+
 // appendStringBody appends the escaped content of s without quotes.
 func appendStringBody(dst []byte, s string) []byte {
 	start := 0 // s[start:i] is pending verbatim output
