@@ -12,27 +12,7 @@ import (
 // (apitapEvidence) lands in ESM's unsearchable "Additional Data".
 
 // cefExt writes the extension's key=value pairs, space separated.
-type cefExt struct {
-	b     []byte
-	start int // where the extension starts in b
-}
-
-func (w *cefExt) key(k string) {
-	if len(w.b) > w.start {
-		w.b = append(w.b, ' ')
-	}
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '=')
-}
-
-// str writes k=v unless v is empty.
-func (w *cefExt) str(k, v string) {
-	if v == "" {
-		return
-	}
-	w.key(k)
-	w.b = appendText(w.b, v, cefValue)
-}
+type cefExt struct{ pairs }
 
 // custom writes a custom field and, after it, its label: a label (fixed
 // text) after each free-text value keeps the value's trailing spaces, which
@@ -80,7 +60,7 @@ func appendCEF(dst []byte, a *Alert) []byte {
 	}
 	dst = append(dst, '|')
 
-	w := cefExt{b: dst, start: len(dst)}
+	w := cefExt{pairs{b: dst, start: len(dst), sep: ' ', m: cefValue}}
 	w.millis("rt", a.Time)
 	w.str("externalId", a.ID)
 	w.str("act", a.Action)

@@ -145,6 +145,32 @@ func lineBreaking(r rune) bool {
 
 // appendText appends s in mode m; invalid UTF-8 becomes U+FFFD byte by
 // byte, as encoding/json does, since CEF and LEEF are UTF-8.
+// pairs writes key=value pairs after a header, sep between pairs, values
+// in text mode m: the CEF extension and the LEEF attributes.
+type pairs struct {
+	b     []byte
+	start int // where the pairs start in b
+	sep   byte
+	m     textMode
+}
+
+func (w *pairs) key(k string) {
+	if len(w.b) > w.start {
+		w.b = append(w.b, w.sep)
+	}
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '=')
+}
+
+// str writes k=v unless v is empty.
+func (w *pairs) str(k, v string) {
+	if v == "" {
+		return
+	}
+	w.key(k)
+	w.b = appendText(w.b, v, w.m)
+}
+
 func appendText(dst []byte, s string, m textMode) []byte {
 	start := 0
 	for i := 0; i < len(s); {

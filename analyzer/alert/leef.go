@@ -20,27 +20,7 @@ const (
 )
 
 // leefAttrs writes the tab-separated key=value attributes.
-type leefAttrs struct {
-	b     []byte
-	start int // where the attributes start in b
-}
-
-func (w *leefAttrs) key(k string) {
-	if len(w.b) > w.start {
-		w.b = append(w.b, '\t')
-	}
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '=')
-}
-
-// str writes k=v unless v is empty.
-func (w *leefAttrs) str(k, v string) {
-	if v == "" {
-		return
-	}
-	w.key(k)
-	w.b = appendText(w.b, v, leefValue)
-}
+type leefAttrs struct{ pairs }
 
 func (w *leefAttrs) stamp(k string, t time.Time) {
 	if t.IsZero() {
@@ -70,7 +50,7 @@ func appendLEEF(dst []byte, a *Alert) []byte {
 	dst = appendText(dst, a.Type, leefHeader)
 	dst = append(dst, "|x09|"...)
 
-	w := leefAttrs{b: dst, start: len(dst)}
+	w := leefAttrs{pairs{b: dst, start: len(dst), sep: '\t', m: leefValue}}
 	if !a.Time.IsZero() {
 		w.stamp("devTime", a.Time)
 		w.str("devTimeFormat", leefTimeFormat)
