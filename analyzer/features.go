@@ -8,6 +8,7 @@ import (
 	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 	"github.com/apitap/apitap/analyzer/pii/walk"
+	"github.com/apitap/apitap/analyzer/route"
 	"github.com/apitap/apitap/flow"
 )
 
@@ -119,18 +120,7 @@ func (a *Analyzer) observe(i int) {
 // paramValues appends the concrete path segments at the template's
 // parameters ("/accounts/{id}" and "/accounts/42" give "42").
 func paramValues(dst []string, template, path string) []string {
-	if !strings.Contains(template, "{") {
-		return dst
-	}
-	t, p := strings.TrimPrefix(template, "/"), strings.TrimPrefix(path, "/")
-	for t != "" && p != "" {
-		var ts, ps string
-		ts, t, _ = strings.Cut(t, "/")
-		ps, p, _ = strings.Cut(p, "/")
-		if len(ts) > 2 && ts[0] == '{' && ts[len(ts)-1] == '}' {
-			dst = append(dst, ps)
-		}
-	}
+	route.EachParam(template, path, func(_, v string) { dst = append(dst, v) })
 	return dst
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/apitap/apitap/analyzer/pii"
 	"github.com/apitap/apitap/analyzer/pii/walk"
+	"github.com/apitap/apitap/analyzer/route"
 	"github.com/apitap/apitap/analyzer/verbose"
 	"github.com/apitap/apitap/flow"
 )
@@ -372,21 +373,17 @@ func (s *Scanner) scanPath(path, template string) {
 		return
 	}
 	s.begin(RequestPath, false)
-	p, t := strings.TrimPrefix(path, "/"), strings.TrimPrefix(template, "/")
-	for p != "" && t != "" {
-		var ps, ts string
-		ps, p, _ = strings.Cut(p, "/")
-		ts, t, _ = strings.Cut(t, "/")
-		if len(ts) < 3 || ts[0] != '{' || ts[len(ts)-1] != '}' || ps == "" {
-			continue
+	route.EachParam(template, path, func(param, ps string) {
+		if ps == "" {
+			return
 		}
 		v := bytesOf(ps)
-		key := bytesOf(ts[1 : len(ts)-1]) // the parameter's name gives the hints
+		key := bytesOf(param[1 : len(param)-1]) // the parameter's name gives the hints
 		s.matches = s.det.Leaf(s.matches[:0], key, v)
 		for _, m := range s.matches {
-			s.add(KindPII, bytesOf(ts), m, v, 0)
+			s.add(KindPII, bytesOf(param), m, v, 0)
 		}
-	}
+	})
 }
 
 // secretTypes are the pii types that are credentials: in a URL they are
