@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -14,18 +16,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/pcapgen"
+	"github.com/apitap/apitap/internal/pcaptest"
+	"github.com/apitap/apitap/schema/codec"
 )
 
 // benchBroker starts a kfake broker in a child process (this test binary,
 // see TestMain) that acknowledges produce requests without storing them,
 // so the broker's CPU is neither charged to nor competing for the
 // publisher's core (run with -cpu 1).
-func benchBroker(b *testing.B) []string { return childBroker(b, "^$", brokerEnv+"=8") }
+func benchBroker(tb testing.TB) []string { return childBroker(tb, "^$", brokerEnv+"=8") }
 
 // childBroker runs this test binary again as a broker process (selected by
 // the env assignment, see TestMain), pinned to one core, and returns the
 // addresses it prints; the broker exits when its stdin closes.
-func childBroker(b *testing.B, run, env string) []string {
+func childBroker(b testing.TB, run, env string) []string {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.bench=^$")
 	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
@@ -58,7 +63,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchExchanges are 4096 exchanges of ~1 KB of JSON over 64 hosts.
+// benchExchanges are 4096 synthetic exchanges of ~1 KB of JSON over 64
+// hosts. Their bodies repeat "abc…z", so they compress far better (zstd
+// ~40×) than API traffic does: kept for comparison with earlier figures.
 func benchExchanges() []*flow.Exchange {
 	exs := make([]*flow.Exchange, 4096)
 	for i := range exs {
@@ -67,118 +74,246 @@ func benchExchanges() []*flow.Exchange {
 	return exs
 }
 
-// BenchmarkPublish measures encode + publish of ~1 KB records into the
-// Kafka client and out to a broker, Close (flush) included, in Block mode
-// so every record is delivered. rec/s is wall-clock throughput;
-// rec/cpu-s divides by the process's CPU time (with -cpu 1, one core).
+var mix struct {
+	once sync.Once
+	exs  []*flow.Exchange
+	err  error
+}
+
+// mixExchanges are the exchanges the sensor makes of 20,000 requests of
+// internal/pcapgen's traffic mix (docs/performance.md: user records, item
+// pages of 0.4–1.8 KB, orders, 404s) over 64 hosts: ~950 B protobuf
+// records that compress like JSON API traffic (zstd ~14× per batch).
+func mixExchanges(b *testing.B) []*flow.Exchange {
+	mix.once.Do(func() {
+		dir, err := os.MkdirTemp("", "apitap-kafka-bench")
+		if err != nil {
+			mix.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "mix.pcap")
+		f, err := os.Create(path)
+		if err != nil {
+			mix.err = err
+			return
+		}
+		_, err = pcapgen.Write(f, pcapgen.Options{Exchanges: 20000, Conns: 100, Hosts: 64})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			mix.err = err
+			return
+		}
+		mix.exs, mix.err = pcaptest.Exchanges(path)
+	})
+	if mix.err != nil {
+		b.Fatal(mix.err)
+	}
+	return mix.exs
+}
+
+func benchData(b *testing.B, name string) []*flow.Exchange {
+	if name == "mix" {
+		return mixExchanges(b)
+	}
+	return benchExchanges()
+}
+
+// productionEncoder is cmd/apitap's exchange encoder: schema/codec with
+// the sensor id, version and an atomic per-sensor sequence.
+func productionEncoder() func([]byte, *flow.Exchange) ([]byte, error) {
+	var seq atomic.Uint64
+	return func(dst []byte, e *flow.Exchange) ([]byte, error) {
+		return codec.AppendExchange(dst, codec.Meta{SensorID: "sensor-bench", SensorVersion: "bench", Sequence: seq.Add(1)}, e)
+	}
+}
+
+func jsonEncoder() func([]byte, *flow.Exchange) ([]byte, error) { return jsonSettings().Encode }
+
+// BenchmarkPublish measures encode + publish of records into the producer
+// and out to a broker, Close (flush) included, in Block mode so every
+// record is delivered. rec/cpu-s divides by the process's CPU time (with
+// -cpu 1: one core); rec/s is wall clock (bound by the broker when it is
+// slower than the publisher).
+//
+// "production" is what `apitap sensor` runs: the schema/codec protobuf
+// encoder stamping a per-sensor sequence (cmd/apitap/kafka.go) and
+// DefaultConfig (zstd, acks all, 1,000-record / 1 MiB batches). The data
+// set is the second part of the name: "mix" (realistic, the target's
+// measure) or "synthetic" (over-compressible, earlier figures).
 func BenchmarkPublish(b *testing.B) {
-	for _, comp := range []string{"none", "lz4", "zstd"} {
-		b.Run(comp, func(b *testing.B) { benchPublish(b, comp, nil) })
+	for _, c := range []struct {
+		name, comp, data string
+		enc              func() func([]byte, *flow.Exchange) ([]byte, error)
+	}{
+		{"production/mix", DefaultCompression, "mix", productionEncoder},
+		{"production/synthetic", DefaultCompression, "synthetic", productionEncoder},
+		{"protobuf-lz4/mix", "lz4", "mix", productionEncoder},
+		{"protobuf-lz4/synthetic", "lz4", "synthetic", productionEncoder},
+		{"protobuf-none/mix", "none", "mix", productionEncoder},
+		{"json-zstd/synthetic", "zstd", "synthetic", jsonEncoder},
+		{"json-lz4/synthetic", "lz4", "synthetic", jsonEncoder},
+		{"json-none/synthetic", "none", "synthetic", jsonEncoder},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchPublish(b, c.comp, benchData(b, c.data), c.enc()) })
 	}
 }
 
 // BenchmarkPublishPreencoded is the same with an encoder that copies a
-// pre-encoded record: the cost of the publisher and the Kafka client alone.
+// pre-encoded protobuf record: the cost of the publisher and the producer
+// alone, on the mix.
 func BenchmarkPublishPreencoded(b *testing.B) {
-	pre := map[*flow.Exchange][]byte{}
-	for _, e := range benchExchanges() {
-		pre[e] = flow.AppendJSON(nil, e)
+	exs := mixExchanges(b)
+	pre := make(map[*flow.Exchange][]byte, len(exs))
+	enc := productionEncoder()
+	for _, e := range exs {
+		pre[e], _ = enc(nil, e)
 	}
+	copyEnc := func(dst []byte, e *flow.Exchange) ([]byte, error) { return append(dst, pre[e]...), nil }
 	for _, comp := range []string{"none", "lz4", "zstd"} {
-		b.Run(comp, func(b *testing.B) { benchPublish(b, comp, pre) })
+		b.Run(comp, func(b *testing.B) { benchPublish(b, comp, exs, copyEnc) })
 	}
 }
 
-func benchPublish(b *testing.B, comp string, pre map[*flow.Exchange][]byte) {
-	{
-		{
-			addrs := benchBroker(b)
-			exs := benchExchanges()
-			if pre != nil {
-				exs = exs[:0]
-				for e := range pre {
-					exs = append(exs, e)
-				}
-			}
-			var size int
-			for _, e := range exs[:256] {
-				size += len(flow.AppendJSON(nil, e))
-			}
-			b.SetBytes(int64(size / 256))
+func benchPublish(b *testing.B, comp string, exs []*flow.Exchange, enc func([]byte, *flow.Exchange) ([]byte, error)) {
+	addrs := benchBroker(b)
+	var size int
+	for _, e := range exs[:256] {
+		v, _ := enc(nil, e)
+		size += len(v)
+	}
+	b.SetBytes(int64(size / 256))
 
-			cfg := DefaultConfig()
-			cfg.Brokers = addrs
-			cfg.Topic = testTopic
-			cfg.Compression = comp
-			set := jsonSettings()
-			set.Block = true
-			if pre != nil {
-				set.Encode = func(dst []byte, e *flow.Exchange) ([]byte, error) { return append(dst, pre[e]...), nil }
-			}
-			p, err := NewPublisher(cfg, set)
-			if err != nil {
-				b.Fatal(err)
-			}
-			// Warm up: connections, metadata.
-			if err := p.Consume(context.Background(), flow.Batch{Exchanges: exs[:256]}); err != nil {
-				b.Fatal(err)
-			}
-			for p.Stats().Written < 256 {
-				time.Sleep(time.Millisecond)
-			}
-			base := p.Stats().Written
+	cfg := DefaultConfig()
+	cfg.Brokers = addrs
+	cfg.Topic = testTopic
+	cfg.Compression = comp
+	set := jsonSettings()
+	set.Codec = "apitap.flow.v1"
+	set.Block = true
+	set.Encode = enc
+	p, err := NewPublisher(cfg, set)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Warm up: connections, metadata.
+	if err := p.Consume(context.Background(), flow.Batch{Exchanges: exs[:256]}); err != nil {
+		b.Fatal(err)
+	}
+	for p.Stats().Written < 256 {
+		time.Sleep(time.Millisecond)
+	}
+	base := p.Stats().Written
+	p.WriterStats()
 
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0, t0 := cpuTime(), time.Now()
-			const batch = 256
-			for i := 0; i < b.N; i += batch {
-				n := min(batch, b.N-i)
-				off := i % len(exs)
-				if off+n > len(exs) {
-					off = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, t0 := cpuTime(), time.Now()
+	const batch = 256
+	for i := 0; i < b.N; i += batch {
+		n := min(batch, b.N-i)
+		off := i % len(exs)
+		if off+n > len(exs) {
+			off = 0
+		}
+		if err := p.Consume(context.Background(), flow.Batch{Exchanges: exs[off : off+n]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	wall, cpu := time.Since(t0), cpuTime()-cpu0
+	b.StopTimer()
+	if st := p.Stats(); st.Written-base != uint64(b.N) {
+		b.Fatalf("written %d of %d: %+v", st.Written-base, b.N, st)
+	}
+	ws := p.WriterStats()
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "rec/s")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "rec/cpu-s")
+	if ws.BatchSize.Count > 0 {
+		b.ReportMetric(float64(ws.BatchSize.Avg), "rec/batch")
+	}
+}
+
+// BenchmarkEncode is each encoder alone, on each data set.
+func BenchmarkEncode(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		enc  func() func([]byte, *flow.Exchange) ([]byte, error)
+	}{{"protobuf", productionEncoder}, {"json", jsonEncoder}} {
+		for _, data := range []string{"mix", "synthetic"} {
+			b.Run(c.name+"/"+data, func(b *testing.B) {
+				exs := benchData(b, data)
+				enc := c.enc()
+				buf := make([]byte, 0, 64<<10)
+				b.ReportAllocs()
+				var n int
+				for i := 0; b.Loop(); i++ {
+					buf, _ = enc(buf[:0], exs[i%len(exs)])
+					n += len(buf)
 				}
-				if err := p.Consume(context.Background(), flow.Batch{Exchanges: exs[off : off+n]}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := p.Close(ctx); err != nil {
-				b.Fatal(err)
-			}
-			wall, cpu := time.Since(t0), cpuTime()-cpu0
-			b.StopTimer()
-			if st := p.Stats(); st.Written-base != uint64(b.N) {
-				b.Fatalf("written %d of %d: %+v", st.Written-base, b.N, st)
-			}
-			b.ReportMetric(float64(b.N)/wall.Seconds(), "rec/s")
-			b.ReportMetric(float64(b.N)/cpu.Seconds(), "rec/cpu-s")
+				b.SetBytes(int64(n / b.N))
+			})
 		}
 	}
 }
 
-// BenchmarkEncodeJSON is the test encoder alone, for comparison.
-func BenchmarkEncodeJSON(b *testing.B) {
-	exs := benchExchanges()
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		buf = flow.AppendJSON(buf[:0], exs[i%len(exs)])
+// BenchmarkFrame is the producer's batch framing alone: one batch of 1,000
+// protobuf records (the default batch_size, ~950 KB of the mix) compressed
+// with each codec, its header and CRC written. ns/record and the ratio
+// (records bytes / framed bytes) are reported.
+func BenchmarkFrame(b *testing.B) {
+	for _, data := range []string{"mix", "synthetic"} {
+		exs := benchData(b, data)
+		enc := productionEncoder()
+		src := &prodBatch{buf: make([]byte, batchHeader, 2<<20)}
+		now := time.Now().UnixMilli()
+		for i := 0; i < DefaultBatchSize; i++ {
+			e := exs[i%len(exs)]
+			v, _ := enc(nil, e)
+			src.add(now, appendKey(nil, e), v, []byte{0})
+		}
+		for _, comp := range []string{"zstd", "lz4", "snappy", "gzip", "none"} {
+			b.Run(comp+"/"+data, func(b *testing.B) {
+				p := &Publisher{attrs: int16(compressions[comp])}
+				switch comp {
+				case "none":
+				case "zstd":
+					p.zstd, _ = newZstd(DefaultBatchBytes)
+				default:
+					p.codec = compressions[comp].Codec()
+				}
+				bt := &prodBatch{buf: src.buf, n: src.n, firstTs: src.firstTs, maxTs: src.maxTs}
+				b.SetBytes(int64(len(bt.buf) - batchHeader))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := p.frame(bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(bt.n), "ns/record")
+				b.ReportMetric(float64(len(bt.buf)-batchHeader)/float64(len(bt.wire)-batchHeader), "ratio")
+			})
+		}
 	}
-	b.SetBytes(int64(len(buf)))
 }
 
 // BenchmarkFranzGoProduce is a yardstick, not shipped code: the same
-// records (JSON-encoded into a per-batch arena, keyed by host) produced
-// with franz-go's kgo client to the same broker, to show how much of
-// BenchmarkPublish is the kafka-go client.
+// records (the mix, protobuf-encoded into a per-batch arena, keyed by
+// host) produced with franz-go's kgo client to the same broker, to compare
+// with BenchmarkPublish/production/mix and the lz4/none rows.
 func BenchmarkFranzGoProduce(b *testing.B) {
 	codecs := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
 	for _, comp := range []string{"none", "lz4", "zstd"} {
 		b.Run(comp, func(b *testing.B) {
 			addrs := benchBroker(b)
-			exs := benchExchanges()
+			exs := mixExchanges(b)
+			enc := productionEncoder()
 			cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(testTopic),
 				kgo.ProducerBatchCompression(codecs[comp]), kgo.ProducerLinger(50*time.Millisecond),
 				kgo.MaxBufferedRecords(DefaultQueueRecords), kgo.ProducerBatchMaxBytes(DefaultBatchBytes))
@@ -211,7 +346,7 @@ func BenchmarkFranzGoProduce(b *testing.B) {
 					start := len(arena)
 					arena = append(arena, e.Host...)
 					k := len(arena)
-					arena = flow.AppendJSON(arena, e)
+					arena, _ = enc(arena, e)
 					cl.Produce(ctx, &kgo.Record{Key: arena[start:k:k], Value: arena[k:]}, done)
 				}
 			}

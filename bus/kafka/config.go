@@ -38,7 +38,7 @@ type Config struct {
 	// topic's max.message.bytes. Default 1 MiB.
 	BatchBytes int64 `yaml:"batch_bytes"`
 	// BatchTimeout is how long a partition's batch may wait to fill before
-	// it is sent. Default 50ms (kafka-go's own default of 1s never applies).
+	// it is sent. Default 50ms.
 	BatchTimeout time.Duration `yaml:"batch_timeout"`
 	// Compression is the record-batch codec: "zstd", "lz4", "snappy",
 	// "gzip" or "none". Default "zstd".
@@ -46,18 +46,21 @@ type Config struct {
 	// RequiredAcks is "all" (every in-sync replica), "one" (the leader) or
 	// "none" (fire and forget: failures are invisible). Default "all".
 	RequiredAcks string `yaml:"required_acks"`
-	// WriteTimeout bounds one produce request, and the metadata lookup
-	// that routes a message. Default 10s.
+	// WriteTimeout bounds one produce request (the broker is given half of
+	// it), and one read of the topic's metadata. Default 10s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
-	// MaxAttempts is how many times the Kafka client tries a batch before
-	// its records are counted as lost ("write_failed"). Default 3.
+	// MaxAttempts is how many times a batch is tried (temporary and network
+	// errors only) before its records are counted as lost
+	// ("write_failed"). Default 3.
 	MaxAttempts int `yaml:"max_attempts"`
 	// DialTimeout bounds connecting (and the TLS and SASL handshakes) to a
 	// broker. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// MetadataTTL is how often the cluster layout (brokers, partitions,
 	// leaders) is refreshed; a cluster unreachable since start is noticed
-	// within it once it comes up. Default 6s.
+	// within it once it comes up. A produce that fails because the layout
+	// is stale (a moved leader, a broker gone) refreshes it at once.
+	// Default 6s.
 	MetadataTTL time.Duration `yaml:"metadata_ttl"`
 
 	// QueueRecords bounds the records held by the publisher: queued in

@@ -2,37 +2,41 @@
 //
 // Publisher is a flow.Consumer. Consume encodes each exchange (with the
 // injected codec) into a bounded queue and returns at once; one sender
-// goroutine hands the queue to a segmentio/kafka-go Writer running in async
-// mode, whose Completion callback settles every record. Nothing blocks
-// capture: when the queue is full — by records or by bytes, counting what is
-// queued and what is in flight inside the Kafka client — records are dropped
-// and counted, and when a produce fails its records are counted as lost. The
+// goroutine routes the queue to partitions, builds the produce batches
+// (Kafka record batches v2, compressed once per batch) and sends them with
+// segmentio/kafka-go's Transport, one request in flight per partition.
+// Nothing blocks capture: when the queue is full — by records or by bytes,
+// counting what is queued and what is in flight — records are dropped and
+// counted, and when a produce fails its records are counted as lost. The
 // counts travel as flow.Loss records on the same topic once Kafka accepts
 // writes again, so a consumer knows when the stream has holes.
 //
 // Records are keyed by the exchange's Host (the server address when there
-// is no Host), so with the hash partitioner one service's traffic stays in
-// one partition, in order. Loss records are keyed by the sensor id.
+// is no Host) and partitioned with kafka-go's Hash balancer function
+// (FNV-1a, Sarama-compatible), so one service's traffic stays in one
+// partition, in order. Loss records are keyed by the sensor id.
 //
 // Delivery is at most once from the sensor's point of view: the publisher
-// never re-queues a record whose write failed; the Kafka client retries a
-// batch up to MaxAttempts times, so a batch whose first attempt reached the
-// broker but whose answer was lost may be written twice. docs/kafka.md has
-// the details.
+// never re-queues a record whose write failed; a batch is retried up to
+// MaxAttempts times, so a batch whose first attempt reached the broker but
+// whose answer was lost may be written twice. docs/kafka.md has the details.
 package kafka
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/bits"
+	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/flow"
@@ -86,7 +90,7 @@ type Stats struct {
 	EncodeErrors     uint64 // dropped: the encoder failed
 	WriteFailed      uint64 // lost: the produce failed after the client's retries
 	Undelivered      uint64 // still held when Close gave up, or given to Consume after Close
-	WriteErrors      uint64 // failed produce batches and failed hand-overs to the client
+	WriteErrors      uint64 // failed produce batches, and failed metadata reads while records wait to be routed
 	LossWritten      uint64 // flow.Loss records acknowledged by Kafka
 	LossUndelivered  uint64 // flow.Loss records that could not be sent before Close returned
 	QueueRecords     int64  // held now: queued plus in flight
@@ -120,25 +124,39 @@ const (
 // it, records of the same stage, reason and unit are merged.
 const maxPendingLoss = 256
 
-// span is one Consume batch: its capture-time window and the arena that
-// holds its keys and values. Every message of the batch points at it
-// (WriterData), so a failed write can say when the sensor went blind
-// without a per-record allocation, and the arena is recycled when the last
-// of its records is settled.
+// span is one Consume batch: its capture-time window, its Kafka timestamp
+// and the arena that holds its keys and values. Every queued record points
+// at it, so a failed write can say when the sensor went blind without a
+// per-record allocation, and the arena is recycled as soon as the sender
+// has copied the last of its records into a produce batch.
 type span struct {
 	first, last time.Time
+	ts          int64 // Kafka timestamp of its records: enqueue wall time, ms
 	p           *Publisher
 	arena       []byte
-	refs        atomic.Int32 // records not yet settled
+	refs        atomic.Int32 // records not yet copied out
 }
 
-// release settles n records of the batch.
+// release marks n records of the batch as copied out.
 func (s *span) release(n int) {
 	if n > 0 && s.refs.Add(int32(-n)) == 0 && s.p != nil {
 		s.p.putArena(s.arena)
 		s.arena = nil
 	}
 }
+
+// qrec is a queued exchange record: key arena[start:kend], value
+// arena[kend:end] of its span.
+type qrec struct {
+	s                *span
+	start, kend, end int
+}
+
+func (r *qrec) key() []byte   { return r.s.arena[r.start:r.kend:r.kend] }
+func (r *qrec) value() []byte { return r.s.arena[r.kend:r.end:r.end] }
+
+// heldSize is what a record costs against QueueBytes.
+func (r *qrec) heldSize() int64 { return int64(r.end - r.start) }
 
 // Arena recycling: a fresh 100 KB+ slice per batch costs page faults and
 // zeroing on every batch; a free list of at most 32 MiB removes both.
@@ -174,23 +192,20 @@ func (p *Publisher) putArena(a []byte) {
 	p.arenaMu.Unlock()
 }
 
-// lossMsg marks a loss record in flight.
-type lossMsg struct{ l flow.Loss }
-
 type lossAcc struct {
 	n           uint64
 	first, last time.Time
 }
 
-func (a *lossAcc) add(n uint64, s *span) {
+func (a *lossAcc) add(n uint64, first, last time.Time) {
 	if n == 0 {
 		return
 	}
-	if a.n == 0 || s.first.Before(a.first) {
-		a.first = s.first
+	if a.n == 0 || first.Before(a.first) {
+		a.first = first
 	}
-	if a.n == 0 || s.last.After(a.last) {
-		a.last = s.last
+	if a.n == 0 || last.After(a.last) {
+		a.last = last
 	}
 	a.n += n
 }
@@ -201,14 +216,18 @@ type Publisher struct {
 	cfg       Config
 	set       Settings
 	log       *zap.Logger
-	w         *kafkago.Writer
 	transport *kafkago.Transport
+	addr      net.Addr
 	stopTrans context.CancelFunc
 
 	maxRecords, maxBytes, maxMsg int64
-	exHeaders, lossHeaders       []kafkago.Header
-	exHdrSize                    int64
+	exHdrSize                    int64  // kafka-go's size accounting of the exchange headers (too_large)
+	exHdrs, lossHdrs             []byte // the record headers, encoded as in a v2 record
 	sensorKey                    []byte
+	attrs                        int16          // record batch attributes: the compression codec
+	codec                        compress.Codec // gzip, snappy, lz4; nil for none and zstd
+	zstd                         *zstd.Encoder
+	acks                         int16
 
 	enqueued, written, dropFull, dropLarge, encodeErrs atomic.Uint64
 	writeFailed, undelivered, writeErrors              atomic.Uint64
@@ -217,8 +236,7 @@ type Publisher struct {
 
 	// cmu serialises Consume; the fields below it belong to the caller.
 	cmu       sync.Mutex
-	scratch   []kafkago.Message
-	ends      []int
+	scratch   []qrec
 	arenaHint int
 
 	arenaMu   sync.Mutex
@@ -226,17 +244,19 @@ type Publisher struct {
 	freeBytes int
 
 	mu        sync.Mutex
-	queue     []kafkago.Message // handed to the sender, not yet to the writer
-	room      chan struct{}     // closed and replaced when records settle (Block)
+	queue     []qrec        // handed to the sender, not yet routed
+	room      chan struct{} // closed and replaced when records settle (Block)
 	closed    bool
 	healthy   bool
 	own       [nCauses]lossAcc
 	pending   []flow.Loss // loss records waiting to be published
 	lossDirty bool        // pending or own has something
 
-	wake    chan struct{} // sender wake-up, capacity 1
-	closing chan struct{} // closed by Close
-	done    chan struct{} // closed when the sender has finished
+	wake    chan struct{}   // sender wake-up, capacity 1
+	closing chan struct{}   // closed by Close
+	stop    chan struct{}   // closed by the sender when it stops routing
+	done    chan struct{}   // closed when the sender and its helpers have finished
+	results chan *prodBatch // produce outcomes, to the sender
 
 	abortCtx context.Context // cancelled when Close's context ends first
 	abortFn  context.CancelFunc
@@ -246,10 +266,21 @@ type Publisher struct {
 	closeDone            bool
 	closeErr             error
 
+	// Metadata: the partition count the sender routes by (0: unknown yet),
+	// read from the transport's cache by the metadata goroutine.
+	nparts      atomic.Int32
+	metaKick    chan struct{} // capacity 1
+	metaStarted bool          // sender only
+	metaCtx     context.Context
+	metaCancel  context.CancelFunc
+	refreshMu   sync.Mutex
+	lastRefresh time.Time
+
+	helpers sync.WaitGroup // produce and metadata goroutines
+	stats   producerStats
+
 	// Sender-only state.
-	spare    []kafkago.Message
-	lossBuf  []byte
-	lastLoss time.Time
+	snd sender
 
 	warnMu   sync.Mutex
 	lastWarn time.Time
@@ -296,45 +327,46 @@ func NewPublisher(cfg Config, set Settings) (*Publisher, error) {
 		SASL:        mech,
 		Context:     tctx,
 	}
+	comp := compressions[cfg.Compression]
 	p := &Publisher{
 		cfg:        cfg,
 		set:        set,
 		log:        set.Logger.Named("kafka"),
 		transport:  tr,
+		addr:       kafkago.TCP(cfg.Brokers...),
 		stopTrans:  stop,
 		maxRecords: int64(cfg.QueueRecords),
 		maxBytes:   cfg.QueueBytes,
 		maxMsg:     cfg.BatchBytes,
 		sensorKey:  []byte(set.SensorID),
+		attrs:      int16(comp),
+		acks:       int16(acks[cfg.RequiredAcks]),
 		arenaHint:  64 << 10,
 		room:       make(chan struct{}),
 		healthy:    true,
 		wake:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
+		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
+		results:    make(chan *prodBatch, 16),
+		metaKick:   make(chan struct{}, 1),
+	}
+	switch comp {
+	case compress.None:
+	case compress.Zstd:
+		if p.zstd, err = newZstd(cfg.BatchBytes); err != nil {
+			stop()
+			return nil, err
+		}
+	default:
+		p.codec = comp.Codec()
 	}
 	p.abortCtx, p.abortFn = context.WithCancel(context.Background())
-	p.exHeaders = p.headers("exchange")
-	p.lossHeaders = p.headers("loss")
-	p.exHdrSize = headerSize(p.exHeaders)
-	p.w = &kafkago.Writer{
-		Addr:         kafkago.TCP(cfg.Brokers...),
-		Topic:        cfg.Topic,
-		Balancer:     &kafkago.Hash{},
-		MaxAttempts:  cfg.MaxAttempts,
-		BatchSize:    cfg.BatchSize,
-		BatchBytes:   cfg.BatchBytes,
-		BatchTimeout: cfg.BatchTimeout,
-		ReadTimeout:  cfg.WriteTimeout,
-		WriteTimeout: cfg.WriteTimeout,
-		RequiredAcks: acks[cfg.RequiredAcks],
-		Async:        true,
-		Completion:   p.completion,
-		Compression:  compressions[cfg.Compression],
-		Transport:    tr,
-		// kafka-go logs one line per failed batch attempt: debug only.
-		ErrorLogger: kafkago.LoggerFunc(p.log.Sugar().Debugf),
-	}
+	exHeaders := p.headers("exchange")
+	p.exHdrSize = headerSize(exHeaders)
+	p.exHdrs = appendHeaders(nil, exHeaders)
+	p.lossHdrs = appendHeaders(nil, p.headers("loss"))
+	p.snd.init(p)
 	p.log.Info("kafka publisher ready",
 		zap.Strings("brokers", cfg.Brokers), zap.String("topic", cfg.Topic),
 		zap.String("compression", cfg.Compression), zap.String("acks", cfg.RequiredAcks),
@@ -362,14 +394,13 @@ func headerSize(hs []kafkago.Header) int64 {
 	return n
 }
 
-// msgSize is what a message costs against BatchBytes (kafka-go's
-// Message.totalSize: v1 framing plus key, value and headers).
+// msgSize is what a record costs against BatchBytes when it is admitted
+// (kafka-go's Message.totalSize: v1 framing plus key, value and headers; it
+// is never below the record's size in a v2 batch, up to a few varint bytes).
+// A record above BatchBytes is dropped as too large.
 func msgSize(key, value []byte, hdr int64) int64 {
 	return 4 + 1 + 1 + 4 + int64(len(key)) + 4 + int64(len(value)) + 8 + hdr
 }
-
-// heldSize is what a message costs against QueueBytes.
-func heldSize(m *kafkago.Message) int64 { return int64(len(m.Key) + len(m.Value)) }
 
 // Consume encodes the batch's exchanges into the queue and returns; loss
 // records are queued for publishing. It never waits for Kafka unless
@@ -403,23 +434,23 @@ func (p *Publisher) Consume(ctx context.Context, b flow.Batch) error {
 	if !p.set.Block && (p.held.Load() >= p.maxRecords || p.heldBytes.Load() >= p.maxBytes) {
 		return p.refuse(len(b.Exchanges), s)
 	}
-	msgs := p.encode(b.Exchanges, s)
+	recs := p.encode(b.Exchanges, s)
 	defer func() {
 		clear(p.scratch)
 		p.scratch = p.scratch[:0]
 	}()
-	for len(msgs) > 0 {
+	for len(recs) > 0 {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			p.undelivered.Add(uint64(len(msgs)))
-			s.release(len(msgs))
+			p.undelivered.Add(uint64(len(recs)))
+			s.release(len(recs))
 			return ErrClosed
 		}
 		n, size := 0, int64(0)
 		held, heldBytes := p.held.Load(), p.heldBytes.Load()
-		for n < len(msgs) {
-			sz := heldSize(&msgs[n])
+		for n < len(recs) {
+			sz := recs[n].heldSize()
 			if held+1 > p.maxRecords || heldBytes+sz > p.maxBytes {
 				break
 			}
@@ -428,33 +459,41 @@ func (p *Publisher) Consume(ctx context.Context, b flow.Batch) error {
 			size += sz
 			n++
 		}
+		backlog := len(p.queue) > 0
 		if n > 0 {
 			p.held.Add(int64(n))
 			p.heldBytes.Add(size)
-			p.queue = append(p.queue, msgs[:n]...)
+			p.queue = append(p.queue, recs[:n]...)
 		}
 		room := p.room
 		p.mu.Unlock()
 		if n > 0 {
 			p.enqueued.Add(uint64(n))
 			p.signal()
-			msgs = msgs[n:]
+			if backlog {
+				// The sender has not taken the previous batch yet (on one
+				// core it runs only when this goroutine yields): let it
+				// copy the records out while they are still in cache,
+				// rather than thousands at once later.
+				runtime.Gosched()
+			}
+			recs = recs[n:]
 			continue
 		}
 		if !p.set.Block {
-			p.drop(len(msgs), s)
-			s.release(len(msgs))
+			p.drop(len(recs), s)
+			s.release(len(recs))
 			return nil
 		}
 		select {
 		case <-room:
 		case <-ctx.Done():
-			p.drop(len(msgs), s)
-			s.release(len(msgs))
+			p.drop(len(recs), s)
+			s.release(len(recs))
 			return ctx.Err()
 		case <-p.closing:
-			p.undelivered.Add(uint64(len(msgs)))
-			s.release(len(msgs))
+			p.undelivered.Add(uint64(len(recs)))
+			s.release(len(recs))
 			return ErrClosed
 		}
 	}
@@ -487,12 +526,13 @@ func batchSpan(exs []*flow.Exchange) *span {
 	return s
 }
 
-// encode builds the batch's messages in p.scratch. Keys and values share
+// encode builds the batch's records in p.scratch. Keys and values share
 // one arena per batch, so a batch costs a few allocations, not one per
-// record; the arena is recycled when its last record is settled.
-func (p *Publisher) encode(exs []*flow.Exchange, s *span) []kafkago.Message {
+// record; the arena is recycled when its last record has been copied into
+// a produce batch.
+func (p *Publisher) encode(exs []*flow.Exchange, s *span) []qrec {
 	arena := p.getArena()
-	ends := p.ends[:0]
+	recs := p.scratch[:0]
 	var err error
 	var nEnc, nLarge uint64
 	for _, e := range exs {
@@ -509,15 +549,14 @@ func (p *Publisher) encode(exs []*flow.Exchange, s *span) []kafkago.Message {
 			nLarge++
 			continue
 		}
-		ends = append(ends, start, keyEnd, len(arena))
+		recs = append(recs, qrec{s: s, start: start, kend: keyEnd, end: len(arena)})
 	}
-	p.ends = ends
 	if nEnc+nLarge > 0 {
 		p.encodeErrs.Add(nEnc)
 		p.dropLarge.Add(nLarge)
 		p.mu.Lock()
-		p.own[causeEncode].add(nEnc, s)
-		p.own[causeTooLarge].add(nLarge, s)
+		p.own[causeEncode].add(nEnc, s.first, s.last)
+		p.own[causeTooLarge].add(nLarge, s.first, s.last)
 		p.lossDirty = true
 		p.mu.Unlock()
 	}
@@ -526,25 +565,13 @@ func (p *Publisher) encode(exs []*flow.Exchange, s *span) []kafkago.Message {
 	if h := 1 << bits.Len(uint(len(arena)+len(arena)/8)); h > p.arenaHint {
 		p.arenaHint = h
 	}
-	now := time.Now()
-	msgs := p.scratch[:0]
-	for i := 0; i < len(ends); i += 3 {
-		a, k, v := ends[i], ends[i+1], ends[i+2]
-		msgs = append(msgs, kafkago.Message{
-			Key:        arena[a:k:k],
-			Value:      arena[k:v:v],
-			Headers:    p.exHeaders,
-			WriterData: s,
-			Time:       now,
-		})
-	}
-	p.scratch = msgs
-	s.p, s.arena = p, arena
-	s.refs.Store(int32(len(msgs)))
-	if len(msgs) == 0 {
+	p.scratch = recs
+	s.p, s.arena, s.ts = p, arena, time.Now().UnixMilli()
+	s.refs.Store(int32(len(recs)))
+	if len(recs) == 0 {
 		p.putArena(arena)
 	}
-	return msgs
+	return recs
 }
 
 // appendKey appends the partitioning key: the Host, or the server address
@@ -572,7 +599,7 @@ func (p *Publisher) refuse(n int, s *span) error {
 func (p *Publisher) drop(n int, s *span) {
 	p.dropFull.Add(uint64(n))
 	p.mu.Lock()
-	p.own[causeQueueFull].add(uint64(n), s)
+	p.own[causeQueueFull].add(uint64(n), s.first, s.last)
 	p.lossDirty = true
 	p.mu.Unlock()
 }
@@ -611,268 +638,6 @@ func (p *Publisher) addPending(l flow.Loss) {
 	p.pending = append(p.pending, l)
 }
 
-// completion settles records the Kafka client is done with. It runs on the
-// client's goroutines, once per produce batch.
-func (p *Publisher) completion(msgs []kafkago.Message, err error) {
-	var n, size int64
-	var failed uint64
-	var fs span
-	var lossOK uint64
-	var lossBack []flow.Loss
-	for i := range msgs {
-		m := &msgs[i]
-		switch d := m.WriterData.(type) {
-		case *span:
-			n++
-			size += heldSize(m)
-			if err != nil {
-				if failed == 0 || d.first.Before(fs.first) {
-					fs.first = d.first
-				}
-				if failed == 0 || d.last.After(fs.last) {
-					fs.last = d.last
-				}
-				failed++
-			}
-			d.release(1)
-		case *lossMsg:
-			if err != nil {
-				lossBack = append(lossBack, d.l)
-			} else {
-				lossOK++
-			}
-		}
-	}
-	if err != nil {
-		p.writeErrors.Add(1)
-		p.writeFailed.Add(failed)
-		p.warn("kafka produce failed; its records are counted as lost", err)
-	}
-	p.written.Add(uint64(n) - failed)
-	p.lossWritten.Add(lossOK)
-	p.held.Add(-n)
-	p.heldBytes.Add(-size)
-
-	p.mu.Lock()
-	if err != nil {
-		p.healthy = false
-		p.own[causeWriteFailed].add(failed, &fs)
-		for _, l := range lossBack {
-			p.addPending(l)
-		}
-		if failed > 0 || len(lossBack) > 0 {
-			p.lossDirty = true
-		}
-	} else {
-		p.healthy = true
-	}
-	if p.set.Block && n > 0 {
-		close(p.room)
-		p.room = make(chan struct{})
-	}
-	p.mu.Unlock()
-	p.signal()
-}
-
-// run is the sender: it hands queued records to the Kafka client, reports
-// losses, and on Close flushes everything and closes the client.
-func (p *Publisher) run() {
-	defer close(p.done)
-	tick := time.NewTicker(p.cfg.LossInterval)
-	defer tick.Stop()
-	closing := false
-	for {
-		if !closing {
-			select {
-			case <-p.wake:
-			case <-tick.C:
-			case <-p.closing:
-				closing = true
-			}
-		}
-		p.mu.Lock()
-		msgs := p.queue
-		p.queue = p.spare[:0]
-		p.mu.Unlock()
-		if len(msgs) > 0 {
-			p.write(msgs)
-			clear(msgs)
-		}
-		p.spare = msgs[:0]
-		p.flushLosses(false)
-		if !closing {
-			continue
-		}
-		p.mu.Lock()
-		empty := len(p.queue) == 0
-		p.mu.Unlock()
-		if empty {
-			break
-		}
-	}
-	p.finish()
-}
-
-// finish drains on Close: publish the last loss records, then close the
-// client, which sends every pending batch and waits for it to settle. If
-// that last flight lost records, a synchronous writer on the same transport
-// reports them, so that a nil error from Close means every loss reached
-// Kafka; what even that cannot send is counted in Close's error.
-func (p *Publisher) finish() {
-	if p.abortCtx.Err() == nil {
-		p.flushLosses(true)
-	}
-	if err := p.w.Close(); err != nil {
-		p.log.Warn("kafka writer close", zap.Error(err))
-	}
-	p.mu.Lock()
-	dirty := p.lossDirty
-	p.mu.Unlock()
-	if dirty && p.abortCtx.Err() == nil {
-		last := p.w // configuration only: the closed writer's state is not reused
-		p.w = &kafkago.Writer{
-			Addr: last.Addr, Topic: last.Topic, Balancer: &kafkago.Hash{},
-			MaxAttempts: last.MaxAttempts, BatchTimeout: time.Millisecond,
-			ReadTimeout: last.ReadTimeout, WriteTimeout: last.WriteTimeout,
-			RequiredAcks: last.RequiredAcks, Completion: last.Completion,
-			Compression: last.Compression, Transport: last.Transport, ErrorLogger: last.ErrorLogger,
-		}
-		p.flushLosses(true)
-		if err := p.w.Close(); err != nil {
-			p.log.Warn("kafka writer close", zap.Error(err))
-		}
-	}
-	p.stopTrans()
-	p.transport.CloseIdleConnections()
-	p.abortFn() // release the context; nothing is left to abort
-}
-
-// write hands msgs to the client, retrying with backoff while the client
-// cannot route them (cluster unreachable since start, topic unknown).
-// Meanwhile the queue fills and Consume drops. It gives up only when
-// Close's deadline passes.
-func (p *Publisher) write(msgs []kafkago.Message) {
-	backoff := 50 * time.Millisecond
-	var timer *time.Timer
-	for {
-		ctx, cancel := context.WithTimeout(p.abortCtx, p.cfg.WriteTimeout)
-		err := p.w.WriteMessages(ctx, msgs...)
-		cancel()
-		if err == nil {
-			return
-		}
-		p.writeErrors.Add(1)
-		p.mu.Lock()
-		p.healthy = false
-		p.mu.Unlock()
-		var tooLarge kafkago.MessageTooLargeError
-		if errors.As(err, &tooLarge) || errors.Is(err, io.ErrClosedPipe) {
-			// Cannot happen (sizes are checked in Consume, the client is
-			// closed only by finish); settle rather than spin.
-			p.completion(msgs, err)
-			return
-		}
-		if p.abortCtx.Err() != nil {
-			p.settleUndelivered(msgs)
-			return
-		}
-		p.warn("kafka unreachable; holding records, dropping what does not fit", err)
-		if timer == nil {
-			timer = time.NewTimer(backoff)
-		} else {
-			timer.Reset(backoff)
-		}
-		select {
-		case <-timer.C:
-		case <-p.abortCtx.Done():
-			timer.Stop()
-			p.settleUndelivered(msgs)
-			return
-		}
-		backoff = min(2*backoff, time.Second)
-	}
-}
-
-// settleUndelivered gives up on msgs when Close's deadline has passed.
-// Their exchanges stay counted as held: Close reported them as undelivered.
-func (p *Publisher) settleUndelivered(msgs []kafkago.Message) {
-	for i := range msgs {
-		if _, ok := msgs[i].WriterData.(*lossMsg); ok {
-			p.lossUndelivered.Add(1)
-		}
-	}
-}
-
-// flushLosses publishes pending loss records and the publisher's own loss
-// counts, at most once per LossInterval and only while Kafka takes writes
-// (always on the final flush). Loss records bypass the queue bounds: they
-// are few and merged.
-func (p *Publisher) flushLosses(final bool) {
-	now := time.Now()
-	p.mu.Lock()
-	// While Kafka is failing, a slower attempt doubles as the probe that
-	// notices it is back when no exchanges flow.
-	every := p.cfg.LossInterval
-	if !p.healthy {
-		every *= 5
-	}
-	if !p.lossDirty || (!final && now.Sub(p.lastLoss) < every) {
-		p.mu.Unlock()
-		return
-	}
-	ls := p.pending
-	p.pending = nil
-	for c := range p.own {
-		a := &p.own[c]
-		if a.n == 0 {
-			continue
-		}
-		ls = append(ls, flow.Loss{
-			Stage: causeStage[c], Reason: causeReason[c], Unit: "exchanges",
-			Count: a.n, First: a.first.UTC(), Last: a.last.UTC(),
-		})
-		*a = lossAcc{}
-	}
-	p.lossDirty = false
-	p.mu.Unlock()
-	p.lastLoss = now
-	if len(ls) == 0 {
-		return
-	}
-
-	msgs := make([]kafkago.Message, 0, len(ls))
-	for i := range ls {
-		var err error
-		start := len(p.lossBuf)
-		p.lossBuf, err = p.set.EncodeLoss(p.lossBuf, &ls[i])
-		if err != nil {
-			p.lossBuf = p.lossBuf[:start]
-			p.log.Error("kafka: encoding a loss record failed; the loss is unreported", zap.Error(err))
-			p.lossUndelivered.Add(1)
-			continue
-		}
-		v := append([]byte(nil), p.lossBuf[start:]...)
-		p.lossBuf = p.lossBuf[:0]
-		msgs = append(msgs, kafkago.Message{
-			Key: p.sensorKey, Value: v, Headers: p.lossHeaders,
-			WriterData: &lossMsg{l: ls[i]}, Time: now,
-		})
-	}
-	ctx, cancel := context.WithTimeout(p.abortCtx, p.cfg.WriteTimeout)
-	err := p.w.WriteMessages(ctx, msgs...)
-	cancel()
-	if err != nil {
-		// Kafka is not taking writes: keep them for later.
-		p.writeErrors.Add(1)
-		p.mu.Lock()
-		p.healthy = false
-		for i := range msgs {
-			p.addPending(msgs[i].WriterData.(*lossMsg).l)
-		}
-		p.mu.Unlock()
-	}
-}
-
 // warn logs at most once per 10 s, with the number of occurrences.
 func (p *Publisher) warn(msg string, err error) {
 	p.warnMu.Lock()
@@ -886,8 +651,8 @@ func (p *Publisher) warn(msg string, err error) {
 
 // Close stops accepting records, hands everything queued to Kafka, waits
 // for it to settle, publishes the final loss records and closes the
-// client — all bounded by ctx. It reports, in its error, the records it
-// could not deliver. It is safe to call more than once.
+// connections — all bounded by ctx. It reports, in its error, the records
+// it could not deliver. It is safe to call more than once.
 func (p *Publisher) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
@@ -901,7 +666,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 		p.abortOnce.Do(func() {
 			p.abortFn()
 			// Whatever is still held was not delivered by the deadline
-			// (the client may still settle some of it later).
+			// (a request already on the wire may still be written).
 			p.undelivered.Add(uint64(max(p.held.Load(), 0)))
 			p.stopTrans()
 		})
@@ -958,8 +723,3 @@ func (p *Publisher) Stats() Stats {
 		QueueBytes:       p.heldBytes.Load(),
 	}
 }
-
-// WriterStats returns the Kafka client's own statistics (batch sizes and
-// timings, retries), for export as metrics. kafka-go resets its counters on
-// every call: call it from one place, periodically.
-func (p *Publisher) WriterStats() kafkago.WriterStats { return p.w.Stats() }
