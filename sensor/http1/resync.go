@@ -216,14 +216,23 @@ func (p *Parser) scanRequest(data []byte) int {
 			seg = data[i : i+j]
 		}
 		if len(seg) > 0 {
+			// Every live candidate sees the segment before one is accepted:
+			// stopping at the first that accepts would leave the others
+			// unfed, and whether a longer one hit the start-line limit on
+			// these bytes (a counter) would depend on the segmentation.
+			var acc *reqCand
+			accN := 0
 			for k := range s.cand {
 				c := &s.cand[k]
 				if !c.live {
 					continue
 				}
-				if n, ok := p.feedCand(c, seg); ok {
-					return p.acceptCand(c, data, i+n)
+				if n, ok := p.feedCand(c, seg); ok && acc == nil {
+					acc, accN = c, n
 				}
+			}
+			if acc != nil {
+				return p.acceptCand(acc, data, i+accN)
 			}
 		}
 		if j < 0 {
