@@ -64,6 +64,11 @@ type Config struct {
 	// 20 and 0.95.
 	UnauthMinHistory int     `yaml:"unauth_min_history"`
 	UnauthMinShare   float64 `yaml:"unauth_min_share"`
+	// UnauthMinEvents: unauthenticated 2xx answers one client needs in an
+	// episode before it is reported. Default 10 (an anonymous visitor of
+	// a mostly authenticated public page makes a few; an attacker using
+	// a broken access control makes many).
+	UnauthMinEvents int `yaml:"unauth_min_events"`
 
 	// ExfilFactor and ExfilMinBytes: response bytes one client pulls from
 	// an endpoint in a window above this many times the endpoint's p99 of
@@ -108,7 +113,7 @@ func DefaultConfig() Config {
 		BOLAMinIDs: 50, BOLAMinDenied: 0.3,
 		LoginPaths:       []string{"login", "signin", "sign-in", "logon", "authenticate", "token", "session", "sessions", "oauth"},
 		StuffingMinUsers: 15, BruteMinAttempts: 15, LoginMinFailure: 0.6,
-		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95,
+		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95, UnauthMinEvents: 10,
 		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 10000, ReconMinPaths: 30,
 		AdminPaths:    []string{"admin", "internal", "manage", "management", "debug", "actuator", "sudo", "superuser", "root", "console"},
 		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20,
@@ -131,7 +136,7 @@ func (c Config) Validate() error {
 	}
 	for name, v := range map[string]int{"bola_min_ids": c.BOLAMinIDs, "stuffing_min_users": c.StuffingMinUsers,
 		"brute_min_attempts": c.BruteMinAttempts, "rate_min_requests": c.RateMinRequests, "injection_min": c.InjectionMin,
-		"unauth_min_history": c.UnauthMinHistory, "exfil_min_records": c.ExfilMinRecords, "recon_min_paths": c.ReconMinPaths,
+		"unauth_min_history": c.UnauthMinHistory, "unauth_min_events": c.UnauthMinEvents, "exfil_min_records": c.ExfilMinRecords, "recon_min_paths": c.ReconMinPaths,
 		"priv_min_denied": c.PrivMinDenied, "burst_min": c.BurstMin, "max_clients": c.MaxClients,
 		"max_endpoints": c.MaxEndpoints, "max_episodes": c.MaxEpisodes, "max_distinct": c.MaxDistinct} {
 		if v < 1 {

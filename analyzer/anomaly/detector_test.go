@@ -334,3 +334,33 @@ func TestBaselinePersists(t *testing.T) {
 		t.Error("an unknown endpoint has no baseline")
 	}
 }
+
+// An unauthenticated_access episode is reported only once the client has
+// unauth_min_events unauthenticated 2xx answers: a few are an anonymous
+// visitor of a mostly authenticated page, not broken access control.
+func TestUnauthMinEvents(t *testing.T) {
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0
+	for i := range 50 { // the endpoint's baseline: always authenticated
+		d.Observe(&Event{Time: at.Add(time.Duration(i) * time.Second), Client: ip(1), Host: "h", Method: "GET",
+			Path: "/search", Status: 200, RespBytes: 100, Authenticated: true, Principal: "p"})
+	}
+	unauth := func(n int) {
+		for i := range n {
+			at = at.Add(time.Second)
+			d.Observe(&Event{Time: at.Add(time.Minute + time.Duration(i)*time.Second), Client: ip(200), Host: "h", Method: "GET",
+				Path: "/search", Status: 200, RespBytes: 100})
+		}
+	}
+	unauth(9)
+	if has(d.Findings(false), UnauthenticatedAccess, ip(200).String()) {
+		t.Fatal("reported after 9 unauthenticated answers")
+	}
+	unauth(1)
+	if !has(d.Findings(true), UnauthenticatedAccess, ip(200).String()) {
+		t.Fatal("not reported after 10 unauthenticated answers")
+	}
+}

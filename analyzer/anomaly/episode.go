@@ -138,16 +138,20 @@ func (d *Detector) Findings(dueOnly bool) []Finding {
 	var out []Finding
 	if dueOnly {
 		for _, e := range d.closed {
-			out = append(out, d.finding(e))
+			if d.reportable(e) {
+				out = append(out, d.finding(e))
+			}
 		}
 		d.closed = d.closed[:0]
 	} else {
 		for _, e := range d.ended {
-			out = append(out, d.finding(e))
+			if d.reportable(e) {
+				out = append(out, d.finding(e))
+			}
 		}
 	}
 	for _, e := range d.episodes {
-		if dueOnly && (!e.dirty || !e.repAt.IsZero() && e.last.Sub(e.repAt) < d.cfg.ReportEvery) {
+		if !d.reportable(e) || dueOnly && (!e.dirty || !e.repAt.IsZero() && e.last.Sub(e.repAt) < d.cfg.ReportEvery) {
 			continue
 		}
 		e.dirty, e.repAt = false, e.last
@@ -157,6 +161,13 @@ func (d *Detector) Findings(dueOnly bool) []Finding {
 		return cmp.Or(a.WindowStart.Compare(b.WindowStart), cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
 	})
 	return out
+}
+
+// reportable: an episode held back until it has enough events (an
+// unauthenticated_access episode needs UnauthMinEvents; it stays dirty, so
+// it is reported once it has them).
+func (d *Detector) reportable(e *episode) bool {
+	return e.key.typ != UnauthenticatedAccess || e.count >= uint64(d.cfg.UnauthMinEvents)
 }
 
 func (d *Detector) finding(e *episode) Finding {
