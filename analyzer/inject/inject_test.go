@@ -571,10 +571,9 @@ func TestWorkBound(t *testing.T) {
 		if s.work > maxWorkBase+maxWorkPerByte*len(s.b)+1024 {
 			t.Errorf("%s: work %d over the budget", name, s.work)
 		}
-		d := best(p)
-		t.Logf("%-12s %8v (benign 64 KiB JSON %v)", name, d, benign)
-		if d > 30*benign+time.Millisecond {
-			t.Errorf("%s: %v per scan, benign JSON %v", name, d, benign)
-		}
+		// The time is logged, not asserted: wall time on a shared machine
+		// is noise (a CI run failed on it); the work budget above is the
+		// bound; speed is held by the package's benchmarks.
+		t.Logf("%-12s %8v (benign 64 KiB JSON %v)", name, best(p), benign)
 	}
 }
