@@ -146,8 +146,10 @@ func TestScenario(t *testing.T) {
 			len(missing), len(unexpected), head(missing, 10), head(unexpected, 10))
 	}
 	// Client and capture clocks agree (request start in the client vs the
-	// first byte on the wire), stretched by Speedup.
-	if worst > 2*time.Second {
+	// first byte on the wire), stretched by Speedup. A stretching bug is
+	// minutes off; scheduling on a loaded 2-core machine is tens of real
+	// milliseconds, a few virtual seconds (2.2 s seen in a CI dry run).
+	if worst > 10*time.Second {
 		t.Errorf("an exchange's capture time is %v away from the client's (virtual)", worst)
 	}
 	t.Logf("capture and client times agree within %v (virtual)", worst.Round(time.Millisecond))
