@@ -5,20 +5,20 @@
 // and writes through Sinks (ClickHouse, the run command's output folder).
 //
 // Consume is transactional towards its caller: it derives the rows of the
-// batch, writes them to every sink, and only then folds the batch into its
-// in-memory state. A batch that fails is retried by the caller with the
-// same records and yields the same rows, so the caller can acknowledge
-// (commit) a batch exactly when Consume returns nil.
+// batch (folding the batch into its in-memory state once) and writes them
+// to every sink. A batch that fails is retried by the caller with the same
+// records and yields the same rows, so the caller can acknowledge (commit)
+// a batch exactly when Consume returns nil. Consume is also available in two
+// halves, Prepare and Store, so that a caller can analyse the next batch
+// while the previous one is being stored (kafka.RunStaged).
 package analyzer
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,27 +112,81 @@ type batchID struct {
 	first, last codec.Meta
 }
 
-// Analyzer derives rows from records. Consume may be called from several
-// goroutines; batches are processed one at a time.
+// Batch is a batch of records analysed by Prepare: the rows it yields,
+// waiting for Store. The analyzer recycles it once stored.
+type Batch struct {
+	res    Result
+	id     batchID
+	failed bool // a Store of it failed
+}
+
+// Rows are the batch's rows. They belong to the batch: read, do not keep.
+func (b *Batch) Rows() *Result { return &b.res }
+
+// Analyzer derives rows from records. Its methods may be called from
+// several goroutines: Prepare (and Consume, Flush's analysis) process one
+// batch at a time, in call order; Store writes one batch at a time, and
+// may run while the next batch is prepared.
 type Analyzer struct {
 	cfg Config
 	set Settings
 
-	mu      sync.Mutex
-	inv     *inventory.Inventory
-	exp     *exposure.Engine // scans exchanges on all cores; nil when no detection is on
-	det     *anomaly.Detector
-	idn     *anomaly.Identity
-	feat    features
-	items   []exposure.Item
-	keys    []inventory.Key
-	hosts   map[string]time.Time // hosts whose stored state was loaded -> last use
-	res     Result
-	applied batchID // the last batch folded into the inventory
-	pending bool    // res holds the rows of applied, not yet stored
-	batchN  int
+	mu     sync.Mutex // the analysis state below
+	inv    *inventory.Inventory
+	exp    *exposure.Engine // scans exchanges on all cores; nil when no detection is on
+	det    *anomaly.Detector
+	idn    *anomaly.Identity
+	feat   features
+	items  []exposure.Item
+	keys   []inventory.Key
+	hosts  map[string]time.Time // hosts whose stored state was loaded -> last use
+	rows   rowStrings
+	batchN int
+
+	wmu     sync.Mutex // the sinks: one Store at a time
+	results []*Result  // Store's scratch
+
+	cmu   sync.Mutex // Consume
+	retry *Batch     // Consume: the batch whose Store failed, for its retry
+
+	fmu  sync.Mutex // the recycled batches
+	free []*Batch
 
 	batches, exchanges, losses, lost, replays, sinkErrs, stateErrs atomic.Uint64
+}
+
+// maxFreeBatches bounds the recycled batches kept between uses. A pipeline
+// has at least two in use (one stored, one prepared); more, when one Store
+// gets several, are allocated and dropped again.
+const maxFreeBatches = 2
+
+func (a *Analyzer) newBatch() *Batch {
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	if n := len(a.free); n > 0 {
+		b := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return b
+	}
+	return new(Batch)
+}
+
+// recycle keeps b's row slices for a later batch, without what they point
+// to (the records' memory).
+func (a *Analyzer) recycle(b *Batch) {
+	r := &b.res
+	clear(r.Exchanges)
+	clear(r.Endpoints)
+	clear(r.Findings)
+	clear(r.Losses)
+	r.Reset()
+	*b = Batch{res: *r}
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	if len(a.free) < maxFreeBatches {
+		a.free = append(a.free, b)
+	}
 }
 
 // New returns an Analyzer writing to set.Sinks. It loads the specs.
@@ -181,7 +235,7 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),
 			zap.Int("operations", len(sp.Operations)), zap.Strings("hosts", sp.Hosts), zap.Int("warnings", len(sp.Warnings)))
 	}
-	a := &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, det: det, idn: idn, hosts: map[string]time.Time{}}
+	a := &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, det: det, idn: idn, hosts: map[string]time.Time{}, rows: newRowStrings()}
 	if en != nil {
 		a.feat = newFeatures(en.Workers())
 	}
@@ -192,25 +246,58 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 // it only when no Consume runs (after the bus is drained).
 func (a *Analyzer) Inventory() *inventory.Inventory { return a.inv }
 
-// Consume analyses a batch and stores its rows in every sink. It returns
-// nil only when all sinks stored them. The inventory takes the batch in
-// once: a retry of the same batch (after a sink failed) writes the rows
-// built the first time again, without counting the batch twice.
+// Consume analyses a batch and stores its rows in every sink: Prepare then
+// Store. It returns nil only when all sinks stored them. The inventory takes
+// the batch in once: a retry of the same batch (after a sink failed) writes
+// the rows built the first time again, without counting the batch twice.
 func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.cmu.Lock()
+	defer a.cmu.Unlock()
 	if len(recs) == 0 {
 		return nil
 	}
-	id := batchID{n: len(recs), first: recs[0].Meta, last: recs[len(recs)-1].Meta}
-	if a.pending && id == a.applied {
-		a.replays.Add(1)
-		return a.write(ctx)
+	b := a.retry
+	a.retry = nil
+	if b == nil || b.id != idOf(recs) {
+		var err error
+		if b, err = a.Prepare(ctx, recs); err != nil {
+			return err
+		}
 	}
-	if err := a.loadState(ctx, recs); err != nil {
+	if err := a.Store(ctx, []*Batch{b}); err != nil {
+		a.retry = b
 		return err
 	}
-	a.res.Reset()
+	return nil
+}
+
+func idOf(recs []codec.Record) batchID {
+	return batchID{n: len(recs), first: recs[0].Meta, last: recs[len(recs)-1].Meta}
+}
+
+// Prepare analyses a batch: it folds the records into the inventory, the
+// sensitive-data profiles and the anomaly detector, and returns the rows
+// to store, for Store. It changes nothing when it fails (reading the
+// stored state of new hosts; the caller retries it). The batch's rows
+// hold strings of their own, not the records' memory: the records can go
+// as soon as Prepare returned. Prepare may run while Store writes earlier
+// batches. Calling Prepare again with the same records analyses them again
+// (counts them twice); retry Store instead.
+func (a *Analyzer) Prepare(ctx context.Context, recs []codec.Record) (*Batch, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.loadState(ctx, recs); err != nil {
+		return nil, err
+	}
+	b := a.newBatch()
+	b.id = idOf(recs)
+	res := &b.res
+	if cap(res.Exchanges) < len(recs) {
+		res.Exchanges = make([]ExchangeRow, 0, len(recs))
+	}
 	a.items, a.keys = a.items[:0], a.keys[:0]
 	var nx, nl, lost uint64
 	for i := range recs {
@@ -220,21 +307,22 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 			nx++
 			e := r.Exchange
 			c := a.inv.Classify(e)
-			a.res.Exchanges = append(a.res.Exchanges, exchangeRow(r.Meta, e, c.Host, c.Path))
-			row := &a.res.Exchanges[len(a.res.Exchanges)-1]
+			res.Exchanges = append(res.Exchanges, ExchangeRow{})
+			row := &res.Exchanges[len(res.Exchanges)-1]
+			a.rows.exchangeRow(row, r.Meta, e, c.Host, c.Path)
 			client := row.Principal
 			if client == "" {
 				client = row.ClientIP
 			}
 			a.inv.Learn(e)
-			a.inv.Add(c, e, client)
+			ep := a.inv.Add(c, e, client)
 			if a.exp != nil {
 				// Every exchange feeds anomaly detection (probes of missing
 				// paths too); only inventory endpoints get profiles.
-				profiled := a.cfg.Sensitive.Enabled && a.inv.Has(c.Key)
+				profiled := a.cfg.Sensitive.Enabled && ep != nil
 				it := exposure.Item{Exchange: e, Template: c.Path, Skip: !profiled, Index: len(a.items)}
 				if profiled {
-					it.Watch = a.inv.Watch(c.Key)
+					it.Watch = ep.Watch()
 				}
 				a.items = append(a.items, it)
 				a.keys = append(a.keys, c.Key)
@@ -242,7 +330,7 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 		case r.Loss != nil:
 			nl++
 			lost += r.Loss.Count
-			a.res.Losses = append(a.res.Losses, lossRow(r.Meta, r.Loss))
+			res.Losses = append(res.Losses, a.rows.lossRow(r.Meta, r.Loss))
 			a.inv.Blind(r.Loss.First, r.Loss.Last)
 		}
 	}
@@ -271,40 +359,82 @@ func (a *Analyzer) Consume(ctx context.Context, recs []codec.Record) error {
 	version := uint64(a.set.Now().UnixNano())
 	if a.batchN%a.cfg.CanonicalizeEvery == 0 {
 		for _, k := range a.inv.Canonicalize() {
-			a.res.Endpoints = append(a.res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
+			res.Endpoints = append(res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
 				Operation: k.Operation, Port: k.Port, State: inventory.Merged, Version: version})
 		}
 	}
 	for _, e := range a.inv.Dirty() {
-		a.res.Endpoints = append(a.res.Endpoints, endpointRow(e, version))
+		res.Endpoints = append(res.Endpoints, endpointRow(e, version))
 		if f, ok := inventory.FindingOf(e); ok {
-			a.res.Findings = append(a.res.Findings, findingRow(f, version))
+			res.Findings = append(res.Findings, findingRow(f, version))
 		}
 		for _, f := range e.Exposures(true) {
-			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
+			res.Findings = append(res.Findings, exposureRow(&f, version))
 		}
 	}
 	if a.det != nil {
 		for _, f := range a.det.Findings(true) {
-			a.res.Findings = append(a.res.Findings, anomalyRow(&f, version))
+			res.Findings = append(res.Findings, anomalyRow(&f, version))
 		}
 	}
-	a.applied, a.pending = id, true
 	a.batches.Add(1)
 	a.exchanges.Add(nx)
 	a.losses.Add(nl)
 	a.lost.Add(lost)
-	return a.write(ctx)
+	return b, nil
 }
 
-func (a *Analyzer) write(ctx context.Context) error {
+// Store writes prepared batches to every sink, in order, and returns nil
+// once all have them; the batches are then recycled and must not be used
+// again. A sink that implements MultiSink gets them in one call (one
+// insert per table for all of them), any other one batch at a time. On an
+// error the batches stay the caller's, to Store again (the same rows:
+// sinks store idempotently). Stores run one at a time; Store may run while
+// Prepare analyses the next batch.
+func (a *Analyzer) Store(ctx context.Context, bs []*Batch) error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	rs := a.results[:0]
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		if b.failed {
+			a.replays.Add(1)
+		}
+		rs = append(rs, &b.res)
+	}
+	a.results = rs
+	defer clear(a.results)
+	if len(rs) == 0 {
+		return nil
+	}
 	for _, s := range a.set.Sinks {
-		if err := s.Write(ctx, &a.res); err != nil {
+		var err error
+		if m, ok := s.(MultiSink); ok {
+			err = m.WriteAll(ctx, rs)
+		} else {
+			for _, r := range rs {
+				if err = s.Write(ctx, r); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
 			a.sinkErrs.Add(1)
+			for _, b := range bs {
+				if b != nil {
+					b.failed = true
+				}
+			}
 			return err
 		}
 	}
-	a.pending = false
+	for _, b := range bs {
+		if b != nil {
+			a.recycle(b)
+		}
+	}
 	return nil
 }
 
@@ -313,30 +443,30 @@ func (a *Analyzer) write(ctx context.Context) error {
 // it returns nil once every sink has them.
 func (a *Analyzer) Flush(ctx context.Context) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.res.Reset()
+	b := a.newBatch()
+	res := &b.res
 	version := uint64(a.set.Now().UnixNano())
 	for _, k := range a.inv.Canonicalize() {
-		a.res.Endpoints = append(a.res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
+		res.Endpoints = append(res.Endpoints, EndpointRow{Host: k.Host, Method: k.Method, Endpoint: k.Path,
 			Operation: k.Operation, Port: k.Port, State: inventory.Merged, Version: version})
 	}
 	for _, e := range a.inv.Entries() {
-		a.res.Endpoints = append(a.res.Endpoints, endpointRow(e, version))
+		res.Endpoints = append(res.Endpoints, endpointRow(e, version))
 		if f, ok := inventory.FindingOf(e); ok {
-			a.res.Findings = append(a.res.Findings, findingRow(f, version))
+			res.Findings = append(res.Findings, findingRow(f, version))
 		}
 		for _, f := range e.Exposures(true) {
-			a.res.Findings = append(a.res.Findings, exposureRow(&f, version))
+			res.Findings = append(res.Findings, exposureRow(&f, version))
 		}
 	}
 	if a.det != nil {
 		for _, f := range a.det.Findings(false) {
-			a.res.Findings = append(a.res.Findings, anomalyRow(&f, version))
+			res.Findings = append(res.Findings, anomalyRow(&f, version))
 		}
 	}
-	a.inv.MarkClean() // all written above
-	a.applied, a.pending = batchID{}, true
-	return a.write(ctx)
+	a.inv.MarkClean() // all in b
+	a.mu.Unlock()
+	return a.Store(ctx, []*Batch{b})
 }
 
 func endpointRow(e inventory.Entry, version uint64) EndpointRow {
@@ -477,25 +607,22 @@ func (a *Analyzer) Stats() Stats {
 		StateErrors: a.stateErrs.Load(), Inventory: inv, Sensitive: sen, Anomaly: ano}
 }
 
-func exchangeRow(m codec.Meta, e *flow.Exchange, host, endpoint string) ExchangeRow {
-	r := ExchangeRow{
-		Time: e.Start, SensorID: m.SensorID, Sequence: m.Sequence,
+// exchangeRow fills *r from the record, with strings that do not point
+// into it (rowStrings).
+func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange, host, endpoint string) {
+	*r = ExchangeRow{
+		Time: e.Start, SensorID: t.str(m.SensorID), Sequence: m.Sequence,
 		ClientPort: e.Client.Port(), ServerPort: e.Server.Port(),
 		VLAN: e.Outer.VLAN, VNI: e.Outer.VNI,
-		Host: host, Method: e.Method, Endpoint: endpoint,
-		QueryKeys: queryKeys(e.Query), Status: uint16(min(max(e.Status, 0), 65535)),
+		Host: t.str(host), Method: t.method(e.Method), Endpoint: endpoint,
+		QueryKeys: t.queryKeys(e.Query), Status: uint16(min(max(e.Status, 0), 65535)),
 		RequestBytes: uint64(max(e.Request.WireBytes, 0)), ResponseBytes: uint64(max(e.Response.WireBytes, 0)),
-		RequestType: e.Request.ContentType, ResponseType: e.Response.ContentType,
-		Flags: e.Flags.Names(),
+		RequestType: t.str(e.Request.ContentType), ResponseType: t.str(e.Response.ContentType),
+		Flags:    t.flagNames(e.Flags),
+		ClientIP: t.addr(e.Client.Addr()), ServerIP: t.addr(e.Server.Addr()),
 	}
 	if r.Time.IsZero() {
 		r.Time = e.End // a response whose request was never seen
-	}
-	if e.Client.IsValid() {
-		r.ClientIP = e.Client.Addr().Unmap().String()
-	}
-	if e.Server.IsValid() {
-		r.ServerIP = e.Server.Addr().Unmap().String()
 	}
 	if !e.Start.IsZero() && e.End.After(e.Start) {
 		r.LatencyMicros = uint32(min(e.End.Sub(e.Start).Microseconds(), 1<<32-1))
@@ -504,35 +631,14 @@ func exchangeRow(m codec.Meta, e *flow.Exchange, host, endpoint string) Exchange
 		if c.Location == "cookie" && c.Scheme == "cookie" && len(e.Credentials) > 1 {
 			continue // prefer an Authorization header or API key over a cookie
 		}
-		r.Principal, r.PrincipalType = c.Fingerprint, c.Scheme
+		r.Principal, r.PrincipalType = t.str(c.Fingerprint), t.str(c.Scheme)
 		break
 	}
-	return r
 }
 
-// queryKeys returns the parameter names of a raw query, decoded, in order,
-// without values (values may carry secrets or personal data).
-func queryKeys(q string) []string {
-	if q == "" {
-		return nil
-	}
-	var keys []string
-	for part := range strings.SplitSeq(q, "&") {
-		k, _, _ := strings.Cut(part, "=")
-		if k == "" {
-			continue
-		}
-		if d, err := url.QueryUnescape(k); err == nil {
-			k = d
-		}
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-func lossRow(m codec.Meta, l *flow.Loss) LossRow {
-	return LossRow{SensorID: m.SensorID, Sequence: m.Sequence, Stage: string(l.Stage), Reason: l.Reason,
-		Unit: l.Unit, Count: l.Count, WindowStart: l.First, WindowEnd: l.Last}
+func (t *rowStrings) lossRow(m codec.Meta, l *flow.Loss) LossRow {
+	return LossRow{SensorID: t.str(m.SensorID), Sequence: m.Sequence, Stage: t.str(string(l.Stage)), Reason: t.str(l.Reason),
+		Unit: t.str(l.Unit), Count: l.Count, WindowStart: l.First, WindowEnd: l.Last}
 }
 
 // anomalyRow is the stored form of an anomaly episode.

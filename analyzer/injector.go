@@ -11,11 +11,26 @@ import (
 // injector finds injection payloads in a request's path, query, headers
 // and body (analyzer/inject). One per scanning goroutine.
 type injector struct {
-	s  inject.Scanner
-	ms []inject.Match
+	s    inject.Scanner
+	ms   []inject.Match
+	skip map[string]bool // header name as sent -> injectSkipHeaders of its lower case (bounded)
 }
 
-func newInjector() injector { return injector{} }
+func newInjector() injector { return injector{skip: map[string]bool{}} }
+
+// skipHeader is injectSkipHeaders[strings.ToLower(name)], without lower-casing
+// (an allocation for most names) on every request.
+func (j *injector) skipHeader(name string) bool {
+	skip, ok := j.skip[name]
+	if !ok {
+		if j.skip == nil || len(j.skip) >= 4096 {
+			j.skip = map[string]bool{}
+		}
+		skip = injectSkipHeaders[strings.ToLower(name)]
+		j.skip[strings.Clone(name)] = skip
+	}
+	return skip
+}
 
 var noSSRF = inject.AllClasses &^ inject.Classes(inject.SSRF)
 
@@ -35,7 +50,7 @@ func (j *injector) scanExchange(dst []anomaly.Injection, e *flow.Exchange) []ano
 		dst = j.part(dst, exposureRequestQuery, e.Query)
 	}
 	for _, h := range e.RequestHeaders {
-		if len(h.Value) < 4 || injectSkipHeaders[strings.ToLower(h.Name)] {
+		if len(h.Value) < 4 || j.skipHeader(h.Name) {
 			continue
 		}
 		if strings.EqualFold(h.Name, "Referer") || strings.EqualFold(h.Name, "Origin") {

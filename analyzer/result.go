@@ -21,6 +21,15 @@ type Sink interface {
 	Write(ctx context.Context, r *Result) error
 }
 
+// MultiSink is a Sink that can store the rows of several batches at once
+// (ClickHouse: one INSERT per table for all of them, instead of one per
+// batch). WriteAll has Write's contract for every Result of rs, which it
+// must not retain.
+type MultiSink interface {
+	Sink
+	WriteAll(ctx context.Context, rs []*Result) error
+}
+
 // Result is the rows derived from one batch of records.
 type Result struct {
 	Exchanges []ExchangeRow

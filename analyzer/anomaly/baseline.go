@@ -76,7 +76,7 @@ func (d *Detector) LoadEndpoint(host, method, path, op string, data json.RawMess
 		}
 		ep = &endpoint{admin: segmentsIn(path, d.admin), owners: map[uint64]uint64{}}
 		ep.login = d.LoginEndpoint(method, path)
-		d.eps[k] = ep
+		d.eps[k.clone()] = ep
 	}
 	if err := ep.rate.load(b.Rate); err != nil {
 		return err

@@ -73,6 +73,12 @@ type Event struct {
 
 type epKey struct{ host, method, path, op string }
 
+// clone is k with strings of its own: the detector keeps its keys, and an
+// event's strings point into its record (a whole message, bodies and all).
+func (k epKey) clone() epKey {
+	return epKey{strings.Clone(k.host), strings.Clone(k.method), strings.Clone(k.path), strings.Clone(k.op)}
+}
+
 // endpoint is what is learned of one endpoint.
 type endpoint struct {
 	last            time.Time
@@ -127,10 +133,13 @@ func (r *rate60) add(t time.Time, c netip.Addr) (int, float64) {
 	return sum, r.avg * 6
 }
 
+// actorKey names an actor by its endpoint's state (endpoints are never
+// dropped, so the pointer is stable): cheaper to hash and compare than the
+// endpoint's four strings, on every event.
 type actorKey struct {
 	client    netip.Addr
 	principal string
-	ep        epKey
+	ep        *endpoint
 }
 
 // actor is one (client, principal) on one endpoint, over the current window.
@@ -180,6 +189,7 @@ type Detector struct {
 	closed   []*episode // ended with changes not yet reported
 	ended    []*episode // ended, for Findings(false)
 	clock    time.Time
+	swept    time.Time // clock at the last sweep
 	events   uint64
 	st       Stats
 }
@@ -239,7 +249,10 @@ func (d *Detector) Observe(ev *Event) {
 	if t.After(d.clock) {
 		d.clock = t
 	}
-	if d.events%4096 == 0 {
+	if d.events%4096 == 0 && d.clock.Sub(d.swept) >= d.cfg.Window/8 {
+		// State becomes idle only as the capture clock moves: a sweep
+		// within Window/8 of the last finds next to nothing (idle state is
+		// kept at most 2⅛ windows).
 		d.sweep()
 	}
 	ek := epKey{ev.Host, ev.Method, ev.Path, ev.Operation}
@@ -251,7 +264,7 @@ func (d *Detector) Observe(ev *Event) {
 		}
 		ep = &endpoint{admin: segmentsIn(ev.Path, d.admin), owners: map[uint64]uint64{}}
 		ep.login = (ev.Method == "POST" || ev.Method == "PUT") && segmentsIn(ev.Path, d.login)
-		d.eps[ek] = ep
+		d.eps[ek.clone()] = ep
 	}
 	ep.last = t
 	d.bursts(ev, ek, ep)
@@ -307,7 +320,7 @@ func (d *Detector) clientOf(ev *Event) *client {
 }
 
 func (d *Detector) actorOf(ev *Event, ek epKey, ep *endpoint) *actor {
-	k := actorKey{ev.Client, ev.Principal, ek}
+	k := actorKey{ev.Client, ev.Principal, ep}
 	a := d.actors[k]
 	if a == nil {
 		if len(d.actors) >= d.cfg.MaxClients {
@@ -315,6 +328,7 @@ func (d *Detector) actorOf(ev *Event, ek epKey, ep *endpoint) *actor {
 			return nil
 		}
 		a = &actor{start: ev.Time}
+		k.principal = strings.Clone(k.principal) // not the record's memory
 		d.actors[k] = a
 	}
 	if ev.Time.Sub(a.start) >= d.cfg.Window {
@@ -345,12 +359,11 @@ func (d *Detector) closeWindow(a *actor, ep *endpoint) {
 // sweep drops idle state (two windows without an event) and ended
 // episodes that were reported.
 func (d *Detector) sweep() {
+	d.swept = d.clock
 	idle := 2 * d.cfg.Window
 	for k, a := range d.actors {
 		if d.clock.Sub(a.last) > idle {
-			if ep := d.eps[k.ep]; ep != nil {
-				d.closeWindow(a, ep)
-			}
+			d.closeWindow(a, k.ep)
 			delete(d.actors, k)
 		}
 	}
@@ -544,11 +557,11 @@ func (d *Detector) recon(ev *Event, c *client) {
 		if len(p) > 64 {
 			p = p[:64]
 		}
-		c.samples = append(c.samples, p)
+		c.samples = append(c.samples, strings.Clone(p))
 	}
 	c.paths.add(h, d.cfg.MaxDistinct)
 	if c.host == "" {
-		c.host = ev.Host
+		c.host = strings.Clone(ev.Host)
 	}
 	if c.paths.len() >= d.cfg.ReconMinPaths {
 		if e := d.raise(ReconScan, ev, epKey{host: c.host}, false, c.start, c.probes); e.refresh(ev.Time, false) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -56,6 +57,7 @@ func (d *Detector) raise(typ string, ev *Event, ek epKey, actorLevel bool, since
 		if since.IsZero() || since.After(ev.Time) {
 			since = ev.Time
 		}
+		k.principal, k.ep = strings.Clone(k.principal), k.ep.clone()
 		e = &episode{key: k, start: since, count: max(count, 1)}
 		e.id = episodeID(k, since)
 		d.episodes[k] = e

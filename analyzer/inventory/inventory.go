@@ -111,6 +111,14 @@ type Key struct {
 	Operation string // GraphQL/SOAP/RPC operation, "" for REST
 }
 
+// clone is k with strings of its own: the inventory keeps its keys, and an
+// exchange's strings point into its record (a whole message, bodies and
+// all).
+func (k Key) clone() Key {
+	return Key{Host: strings.Clone(k.Host), Port: k.Port, Method: strings.Clone(k.Method), Path: strings.Clone(k.Path),
+		Operation: strings.Clone(k.Operation)}
+}
+
 func (k Key) String() string {
 	s := k.Method + " " + k.Host + k.Path
 	if k.Operation != "" {
@@ -177,8 +185,12 @@ func (c *counts) add(name string, n uint64) {
 	if *c == nil {
 		*c = counts{}
 	}
-	if _, ok := (*c)[name]; !ok && len(*c) >= maxNames {
-		name = ""
+	if _, ok := (*c)[name]; !ok {
+		if len(*c) >= maxNames {
+			name = ""
+		} else {
+			name = strings.Clone(name) // kept: not the record's memory
+		}
 	}
 	(*c)[name] += n
 }
@@ -226,11 +238,28 @@ type Inventory struct {
 	clock, start time.Time
 	blind        []window
 	st           Stats
-	exp          *exposure.Engine // nil: no sensitive-data profiles
-	hook         StateHook        // more per-endpoint state (anomaly baselines)
+	exp          *exposure.Engine  // nil: no sensitive-data profiles
+	hook         StateHook         // more per-endpoint state (anomaly baselines)
+	lower        map[string]string // header name -> lower case, own copy (bounded)
 }
 
 type window struct{ from, to time.Time }
+
+// lowerName is strings.ToLower(name) as a string of the inventory's own:
+// header names repeat on every request, and lower-casing one with an upper
+// case letter allocates each time.
+func (inv *Inventory) lowerName(name string) string {
+	if l, ok := inv.lower[name]; ok {
+		return l
+	}
+	if inv.lower == nil || len(inv.lower) >= 4096 {
+		inv.lower = map[string]string{}
+	}
+	k := strings.Clone(name)
+	l := strings.ToLower(k)
+	inv.lower[k] = l
+	return l
+}
 
 type retiredRule struct {
 	host, method string
@@ -346,8 +375,10 @@ func (inv *Inventory) Learn(e *flow.Exchange) {
 
 // Add folds one exchange into its endpoint (or into the probes when it is a
 // 404 on an endpoint that never answered anything else). client is the
-// caller's identity for the distinct-clients count.
-func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
+// caller's identity for the distinct-clients count. It returns the
+// endpoint, nil for a probe or when the inventory is full (then Has(c.Key)
+// is false).
+func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) *Endpoint {
 	t := Time(e)
 	if t.After(inv.clock) {
 		inv.clock = t
@@ -358,13 +389,14 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 	ep := inv.eps[c.Key]
 	if ep == nil && e.Status == 404 && c.op == nil {
 		inv.addProbe(c, e, t, client)
-		return
+		return nil
 	}
 	if ep == nil {
 		if len(inv.eps) >= inv.cfg.MaxEndpoints {
 			inv.st.EndpointOverflow++
-			return
+			return nil
 		}
+		c.Key = c.Key.clone()
 		ep = &Endpoint{Class: c, FirstSeen: t, LastSeen: t, Status: map[int]uint64{}}
 		inv.eps[c.Key] = ep
 		if p := inv.probes[[2]string{c.Host, c.Path}]; p != nil {
@@ -410,7 +442,7 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 		ep.query.add(k, 1)
 	}
 	for _, h := range e.RequestHeaders {
-		if n := strings.ToLower(h.Name); !commonHeaders[n] && !strings.HasPrefix(n, "sec-") && len(n) <= 64 {
+		if n := inv.lowerName(h.Name); !commonHeaders[n] && !strings.HasPrefix(n, "sec-") && len(n) <= 64 {
 			ep.headers.add(n, 1)
 		}
 	}
@@ -421,7 +453,7 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 		ep.respTypes.add(ct, 1)
 	}
 	if !sampleBody(ep.Requests, e) {
-		return
+		return ep
 	}
 	observeBody(&ep.reqBody, &e.Request)
 	if e.Status > 0 && len(e.Response.Data) > 0 {
@@ -439,6 +471,7 @@ func (inv *Inventory) Add(c Class, e *flow.Exchange, client string) {
 		}
 		observeBody(s, &e.Response)
 	}
+	return ep
 }
 
 // Body schemas are inferred from every body of an endpoint's first
@@ -481,7 +514,8 @@ func (inv *Inventory) addProbe(c Class, e *flow.Exchange, t time.Time, client st
 			inv.st.ProbeOverflow++
 			return
 		}
-		p = &probe{host: c.Host, path: c.Path, firstSeen: t, lastSeen: t}
+		k = [2]string{strings.Clone(c.Host), strings.Clone(c.Path)}
+		p = &probe{host: k[0], path: k[1], firstSeen: t, lastSeen: t}
 		inv.probes[k] = p
 	}
 	p.requests++
@@ -729,6 +763,9 @@ func (inv *Inventory) Watch(k Key) []exposure.Watch {
 	}
 	return nil
 }
+
+// Watch is Inventory.Watch of the endpoint.
+func (ep *Endpoint) Watch() []exposure.Watch { return ep.exp.Watch() }
 
 // Has reports whether k is an inventory endpoint.
 func (inv *Inventory) Has(k Key) bool { return inv.eps[k] != nil }

@@ -1,6 +1,10 @@
 package store
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
 
 func TestCapabilitiesOf(t *testing.T) {
 	all := Capabilities{LowCardinality: true, Codecs: true, DateTime64: true, TTL: true, AddColumnIfNotExists: true}
@@ -60,5 +64,36 @@ func TestConfigValidate(t *testing.T) {
 	c.DSN = "clickhouse://u:p@h1:9000,h2:9000/metrics?dial_timeout=1s"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("multi-host DSN: %v", err)
+	}
+}
+
+// compression "auto" (the default) is none when every server is on a
+// loopback address, lz4 otherwise; the other values are taken as given.
+func TestCompressionAuto(t *testing.T) {
+	for _, tc := range []struct {
+		compression, dsn string
+		want             clickhouse.CompressionMethod
+	}{
+		{"auto", "clickhouse://127.0.0.1:9000/apitap", clickhouse.CompressionNone},
+		{"auto", "clickhouse://localhost:9000,[::1]:9001,127.0.0.2:9000/apitap", clickhouse.CompressionNone},
+		{"auto", "clickhouse://127.0.0.1:9000,ch2:9000/apitap", clickhouse.CompressionLZ4},
+		{"auto", "clickhouse://10.1.2.3:9000/apitap", clickhouse.CompressionLZ4},
+		{"lz4", "clickhouse://127.0.0.1:9000/apitap", clickhouse.CompressionLZ4},
+		{"zstd", "clickhouse://10.1.2.3:9000/apitap", clickhouse.CompressionZSTD},
+		{"none", "clickhouse://10.1.2.3:9000/apitap", clickhouse.CompressionNone},
+	} {
+		c := DefaultConfig()
+		c.DSN, c.Compression = tc.dsn, tc.compression
+		opts, err := c.options()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := clickhouse.CompressionNone
+		if opts.Compression != nil {
+			got = opts.Compression.Method
+		}
+		if got != tc.want {
+			t.Errorf("%s %s: %v, want %v", tc.compression, tc.dsn, got, tc.want)
+		}
 	}
 }

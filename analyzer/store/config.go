@@ -8,6 +8,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -57,7 +59,9 @@ type Config struct {
 	// past it the attempt counts as failed and is retried. Default 60s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// Compression is the native protocol's block compression: "lz4",
-	// "zstd" or "none". Default "lz4".
+	// "zstd", "none", or "auto": none when every server of the DSN is on
+	// a loopback address (compressing for a local socket only costs CPU on
+	// both ends), lz4 otherwise. Default "auto".
 	Compression string `yaml:"compression"`
 
 	_ struct{} // prevent unkeyed literals
@@ -73,7 +77,7 @@ const (
 	DefaultRetryMax      = 15 * time.Second
 	DefaultDialTimeout   = 5 * time.Second
 	DefaultWriteTimeout  = 60 * time.Second
-	DefaultCompression   = "lz4"
+	DefaultCompression   = "auto"
 )
 
 // DefaultConfig returns the documented defaults.
@@ -96,6 +100,7 @@ var compressions = map[string]clickhouse.CompressionMethod{
 	"none": clickhouse.CompressionNone,
 	"lz4":  clickhouse.CompressionLZ4,
 	"zstd": clickhouse.CompressionZSTD,
+	"auto": clickhouse.CompressionLZ4, // or none: see compression
 }
 
 // Validate reports every problem at once. It does not connect.
@@ -133,7 +138,7 @@ func (c *Config) Validate() error {
 		add("dial_timeout and write_timeout must be positive")
 	}
 	if _, ok := compressions[c.Compression]; !ok {
-		add("compression %q: want lz4, zstd or none", c.Compression)
+		add("compression %q: want auto, lz4, zstd or none", c.Compression)
 	}
 	return errors.Join(errs...)
 }
@@ -153,10 +158,32 @@ func (c *Config) options() (*clickhouse.Options, error) {
 	if c.DialTimeout > 0 {
 		opts.DialTimeout = c.DialTimeout
 	}
-	if m, ok := compressions[c.Compression]; ok && m != clickhouse.CompressionNone {
+	if m := c.compression(opts.Addr); m != clickhouse.CompressionNone {
 		opts.Compression = &clickhouse.Compression{Method: m}
 	}
 	return opts, nil
+}
+
+// compression is the block compression for the servers at addrs
+// (host:port): Compression, with "auto" resolved.
+func (c *Config) compression(addrs []string) clickhouse.CompressionMethod {
+	m, ok := compressions[c.Compression]
+	if !ok {
+		return clickhouse.CompressionNone
+	}
+	if c.Compression != "auto" {
+		return m
+	}
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		if ip, err := netip.ParseAddr(host); !(err == nil && ip.IsLoopback() || host == "localhost") {
+			return clickhouse.CompressionLZ4
+		}
+	}
+	return clickhouse.CompressionNone
 }
 
 // validName accepts the identifiers apitap puts in DDL unquoted-safe: the

@@ -25,7 +25,10 @@ type Store struct {
 	version string
 	caps    Capabilities
 	queries [numTables]string
-	scratch sync.Pool // *scratch
+	// scratches are the idle scratches of past writes (at most
+	// maxScratches), kept across garbage collections for their buffers.
+	scratchMu sync.Mutex
+	scratches []*scratch
 
 	stats struct {
 		rows                     [numTables]atomic.Uint64
@@ -36,7 +39,7 @@ type Store struct {
 	}
 }
 
-var _ analyzer.Sink = (*Store)(nil)
+var _ analyzer.MultiSink = (*Store)(nil)
 
 // Stats are the store's counters since Open.
 type Stats struct {
@@ -106,14 +109,14 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, log: log, conn: conn, db: db, version: version, caps: caps}
-	s.scratch.New = func() any { return new(scratch) }
 	for t := range numTables {
 		name := tableNames[t] // in cluster mode the Distributed table
 		s.queries[t] = "INSERT INTO " + quoteIdent(db) + "." + quoteIdent(name) +
 			" (" + strings.Join(tableColumns[t], ", ") + ")"
 	}
 	log.Info("clickhouse connected", zap.String("addr", strings.Join(opts.Addr, ",")), zap.String("database", db),
-		zap.String("version", version), zap.Any("capabilities", caps), zap.String("cluster", cfg.Cluster))
+		zap.String("version", version), zap.Any("capabilities", caps), zap.String("cluster", cfg.Cluster),
+		zap.String("compression", cfg.compression(opts.Addr).String()))
 	if cfg.MigrateOnStart {
 		applied, err := s.Migrate(ctx)
 		if err != nil {

@@ -1,11 +1,17 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,54 +156,7 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 
 	// exchanges: every column
 	db := quoteIdent(s.Database())
-	rows, err := s.Conn().Query(ctx, "SELECT time, sensor_id, sequence, client_ip, client_port, server_ip, server_port, vlan, vni, "+
-		"principal, principal_type, host, method, endpoint, query_keys, status, request_bytes, response_bytes, request_type, "+
-		"response_type, latency_us, flags, ingested_at FROM "+db+".exchanges FINAL ORDER BY sequence")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []analyzer.ExchangeRow
-	for rows.Next() {
-		var e analyzer.ExchangeRow
-		var ingested time.Time
-		if err := rows.Scan(&e.Time, &e.SensorID, &e.Sequence, &e.ClientIP, &e.ClientPort, &e.ServerIP, &e.ServerPort, &e.VLAN, &e.VNI,
-			&e.Principal, &e.PrincipalType, &e.Host, &e.Method, &e.Endpoint, &e.QueryKeys, &e.Status, &e.RequestBytes, &e.ResponseBytes,
-			&e.RequestType, &e.ResponseType, &e.LatencyMicros, &e.Flags, &ingested); err != nil {
-			t.Fatal(err)
-		}
-		if time.Since(ingested) > 10*time.Minute || time.Until(ingested) > 10*time.Minute {
-			t.Fatalf("ingested_at %v not now", ingested)
-		}
-		e.Time = e.Time.UTC()
-		got = append(got, e)
-	}
-	rows.Close()
-	want := slices.Clone(r.Exchanges)
-	for i := range want {
-		want[i].Time = stored(s, want[i].Time)
-		if want[i].QueryKeys == nil {
-			want[i].QueryKeys = []string{}
-		}
-		if want[i].Flags == nil {
-			want[i].Flags = []string{}
-		}
-	}
-	for i := range got {
-		if got[i].QueryKeys == nil {
-			got[i].QueryKeys = []string{}
-		}
-		if got[i].Flags == nil {
-			got[i].Flags = []string{}
-		}
-	}
-	if len(got) != len(want) {
-		t.Fatalf("read %d exchanges, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("exchange %d:\n got %+v\nwant %+v", i, got[i], want[i])
-		}
-	}
+	checkExchanges(t, s, r.Exchanges)
 
 	// endpoints
 	var eps []analyzer.EndpointRow
@@ -302,6 +261,90 @@ func TestWriteReplayRoundTrip(t *testing.T) {
 	if err := s.Write(ctx, &analyzer.Result{}); err != nil || s.Stats().Inserts != 10 {
 		t.Fatalf("an empty Result must insert nothing: %v %+v", err, s.Stats())
 	}
+}
+
+// checkExchanges reads the exchanges table (FINAL, by sequence) back, every
+// column, and compares it with want.
+func checkExchanges(t *testing.T, s *Store, want []analyzer.ExchangeRow) {
+	t.Helper()
+	ctx := context.Background()
+	db := quoteIdent(s.Database())
+	rows, err := s.Conn().Query(ctx, "SELECT time, sensor_id, sequence, client_ip, client_port, server_ip, server_port, vlan, vni, "+
+		"principal, principal_type, host, method, endpoint, query_keys, status, request_bytes, response_bytes, request_type, "+
+		"response_type, latency_us, flags, ingested_at FROM "+db+".exchanges FINAL ORDER BY sequence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []analyzer.ExchangeRow
+	for rows.Next() {
+		var e analyzer.ExchangeRow
+		var ingested time.Time
+		if err := rows.Scan(&e.Time, &e.SensorID, &e.Sequence, &e.ClientIP, &e.ClientPort, &e.ServerIP, &e.ServerPort, &e.VLAN, &e.VNI,
+			&e.Principal, &e.PrincipalType, &e.Host, &e.Method, &e.Endpoint, &e.QueryKeys, &e.Status, &e.RequestBytes, &e.ResponseBytes,
+			&e.RequestType, &e.ResponseType, &e.LatencyMicros, &e.Flags, &ingested); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(ingested) > 10*time.Minute || time.Until(ingested) > 10*time.Minute {
+			t.Fatalf("ingested_at %v not now", ingested)
+		}
+		e.Time = e.Time.UTC()
+		got = append(got, e)
+	}
+	rows.Close()
+	want = slices.Clone(want)
+	slices.SortFunc(want, func(a, b analyzer.ExchangeRow) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	for i := range want {
+		want[i].Time = stored(s, want[i].Time)
+		if want[i].QueryKeys == nil {
+			want[i].QueryKeys = []string{}
+		}
+		if want[i].Flags == nil {
+			want[i].Flags = []string{}
+		}
+	}
+	for i := range got {
+		if got[i].QueryKeys == nil {
+			got[i].QueryKeys = []string{}
+		}
+		if got[i].Flags == nil {
+			got[i].Flags = []string{}
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d exchanges, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("exchange %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// WriteAll stores several Results in one INSERT per table; successive
+// inserts reuse the previous one's column buffers (reuseColumns), shorter
+// and longer ones in turn, and every row reads back exactly as written.
+func TestWriteAllReusesColumns(t *testing.T) {
+	s := openTest(t, nil)
+	ctx := context.Background()
+	all := exchanges(3000, 1)
+	small := exchanges(7, 10_001)
+	for i := range small { // other lengths than the rows before them
+		small[i].Host, small[i].Endpoint, small[i].QueryKeys = "h", "/", []string{"a", "bb", "ccc"}
+	}
+	big := exchanges(5000, 20_001)
+	for i, rs := range [][]*analyzer.Result{
+		{{Exchanges: all[:2000]}, {Exchanges: all[2000:], Losses: fullResult().Losses}},
+		{{Exchanges: small}},
+		{{}, {Exchanges: big[:1]}, {Exchanges: big[1:]}},
+	} {
+		if err := s.WriteAll(ctx, rs); err != nil {
+			t.Fatalf("WriteAll %d: %v", i, err)
+		}
+	}
+	if st := s.Stats(); st.Inserts != 4 || st.Exchanges != 8007 || st.Losses != 5 {
+		t.Fatalf("stats %+v", st)
+	}
+	checkExchanges(t, s, slices.Concat(all, small, big))
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -420,9 +463,10 @@ func TestWriteDeadline(t *testing.T) {
 	}
 }
 
-// BenchmarkWriteExchanges writes batches of 50,000 exchanges (the default
-// compression, lz4) and reports rows/s; the Compression sub-benchmarks
-// compare the protocol's block compression.
+// BenchmarkWriteExchanges writes batches of 50,000 exchanges
+// ($APITAP_BENCH_ROWS changes it; the default compression, lz4) and reports
+// rows/s and CPU per row; the Compression sub-benchmarks compare the
+// protocol's block compression.
 func BenchmarkWriteExchanges(b *testing.B) {
 	benchWrite(b, DefaultCompression)
 }
@@ -436,14 +480,25 @@ func BenchmarkWriteExchangesCompression(b *testing.B) {
 func benchWrite(b *testing.B, compression string) {
 	s := openTest(b, func(c *Config) { c.Compression = compression })
 	ctx := context.Background()
-	const batch = 50_000
+	batch := 50_000
+	if v := os.Getenv("APITAP_BENCH_ROWS"); v != "" { // rows per Write
+		batch, _ = strconv.Atoi(v)
+	}
 	r := &analyzer.Result{Exchanges: exchanges(batch, 1)}
+	if err := s.Write(ctx, r); err != nil { // warm up: connection, buffers
+		b.Fatal(err)
+	}
+	for k := range r.Exchanges {
+		r.Exchanges[k].Sequence += uint64(batch)
+	}
+	srv := serverPid()
+	cpu0, srv0 := selfCPU(), procCPU(srv)
 	b.ResetTimer()
 	for i := range b.N {
 		if i > 0 { // new records each time, as a live analyzer writes
 			b.StopTimer()
 			for k := range r.Exchanges {
-				r.Exchanges[k].Sequence += batch
+				r.Exchanges[k].Sequence += uint64(batch)
 				r.Exchanges[k].Time = r.Exchanges[k].Time.Add(time.Second)
 			}
 			b.StartTimer()
@@ -453,5 +508,49 @@ func benchWrite(b *testing.B, compression string) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "rows/s")
+	rows := float64(b.N * batch)
+	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+	// CPU per row: this process (building and encoding the columns,
+	// compressing) and, when its pid file is readable, the local server
+	// (decoding, sorting, writing the part; merges that run meanwhile).
+	b.ReportMetric(float64((selfCPU()-cpu0).Nanoseconds())/rows, "client-cpu-ns/row")
+	if srv > 0 {
+		b.ReportMetric(float64((procCPU(srv)-srv0).Nanoseconds())/rows, "server-cpu-ns/row")
+	}
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the user + system CPU time of process pid (0 when unknown).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if pid <= 0 || err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')') // fields after the command name
+	if i < 0 {
+		return 0
+	}
+	fs := strings.Fields(string(b[i+1:]))
+	if len(fs) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(fs[11], 10, 64)
+	st, _ := strconv.ParseInt(fs[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond // clock ticks of 1/100 s
+}
+
+// serverPid is the local ClickHouse server's pid (scripts/clickhouse.sh
+// writes the pid file), 0 if unknown.
+func serverPid() int {
+	b, err := os.ReadFile("/var/run/clickhouse-server/clickhouse-server.pid")
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
 }

@@ -47,6 +47,11 @@ type SubscriberConfig struct {
 	// BatchRecords is the largest number of records handed to the handler
 	// at once. Default 20000.
 	BatchRecords int `yaml:"batch_records"`
+	// BatchBytes bounds the message bytes (keys and values) of one batch:
+	// a batch ends at BatchRecords or BatchBytes, whichever comes first, so
+	// the batches in memory stay bounded however large the records are
+	// (bodies up to the sensor's max_body_bytes each way). Default 64 MiB.
+	BatchBytes int `yaml:"batch_bytes"`
 	// BatchWait is how long a batch may wait to fill once its first message
 	// has arrived. Default 1s.
 	BatchWait time.Duration `yaml:"batch_wait"`
@@ -97,20 +102,21 @@ type SubscriberConfig struct {
 
 // Subscriber defaults, also documented on the fields.
 const (
-	DefaultSubscriberGroup    = "apitap-analyzer"
-	DefaultSubscriberClientID = "apitap-analyzer"
-	DefaultDeadLetterTopic    = "apitap.exchanges.dlq"
-	DefaultBatchRecords       = 20_000
-	DefaultBatchWait          = time.Second
-	DefaultFetchMinBytes      = 1
-	DefaultFetchMaxBytes      = 8 << 20
-	DefaultFetchMaxWait       = 500 * time.Millisecond
-	DefaultSessionTimeout     = 30 * time.Second
-	DefaultRebalanceTimeout   = 30 * time.Second
-	DefaultHeartbeatInterval  = 3 * time.Second
-	DefaultStartOffset        = "earliest"
-	DefaultRetryMin           = 100 * time.Millisecond
-	DefaultRetryMax           = 10 * time.Second
+	DefaultSubscriberGroup      = "apitap-analyzer"
+	DefaultSubscriberClientID   = "apitap-analyzer"
+	DefaultDeadLetterTopic      = "apitap.exchanges.dlq"
+	DefaultBatchRecords         = 20_000
+	DefaultSubscriberBatchBytes = 64 << 20
+	DefaultBatchWait            = time.Second
+	DefaultFetchMinBytes        = 1
+	DefaultFetchMaxBytes        = 8 << 20
+	DefaultFetchMaxWait         = 500 * time.Millisecond
+	DefaultSessionTimeout       = 30 * time.Second
+	DefaultRebalanceTimeout     = 30 * time.Second
+	DefaultHeartbeatInterval    = 3 * time.Second
+	DefaultStartOffset          = "earliest"
+	DefaultRetryMin             = 100 * time.Millisecond
+	DefaultRetryMax             = 10 * time.Second
 )
 
 // DefaultSubscriberConfig returns the documented defaults. Brokers stays
@@ -122,6 +128,7 @@ func DefaultSubscriberConfig() SubscriberConfig {
 		ClientID:          DefaultSubscriberClientID,
 		DeadLetterTopic:   DefaultDeadLetterTopic,
 		BatchRecords:      DefaultBatchRecords,
+		BatchBytes:        DefaultSubscriberBatchBytes,
 		BatchWait:         DefaultBatchWait,
 		MinBytes:          DefaultFetchMinBytes,
 		MaxBytes:          DefaultFetchMaxBytes,
@@ -168,6 +175,9 @@ func (c *SubscriberConfig) Validate() error {
 	}
 	if c.BatchRecords < 1 || c.BatchRecords > 1_000_000 {
 		add("batch_records %d out of range [1, 1000000]", c.BatchRecords)
+	}
+	if c.BatchBytes < 64<<10 || c.BatchBytes > 1<<30 {
+		add("batch_bytes %d out of range [64 KiB, 1 GiB]", c.BatchBytes)
 	}
 	if c.BatchWait <= 0 {
 		add("batch_wait must be positive")
@@ -315,14 +325,11 @@ type Subscriber struct {
 	lastWarn map[string]time.Time
 	warnN    map[string]int
 
-	// Run-only state, reused from batch to batch: the two batches of the
-	// fetch/handle pipeline, and the one being handled (aliases into it).
-	spare   [2]*batch
-	msgs    []kafkago.Message
-	recs    []codec.Record
-	bad     []badMsg
+	// Run-only state, reused from batch to batch: the batches of the
+	// fetch/prepare/store pipeline, and scratch for dead letters, commits
+	// and lag.
+	spare   []*batch
 	dlqMsgs []kafkago.Message
-	last    map[int]int // partition -> index in msgs of its highest offset
 	commit  []kafkago.Message
 	lags    map[int]partLag
 }
@@ -363,7 +370,6 @@ func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
 		warnN:    map[string]int{},
 		lags:     map[int]partLag{},
 	}
-	s.spare = [2]*batch{{last: map[int]int{}}, {last: map[int]int{}}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// kafka-go logs a line per failed fetch or join attempt: debug only.
 	debugf := kafkago.LoggerFunc(s.log.Sugar().Debugf)
@@ -393,6 +399,7 @@ func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
 		ReadBackoffMin:    cfg.RetryMin,
 		ReadBackoffMax:    cfg.RetryMax,
 		ErrorLogger:       debugf,
+		Logger:            debugf, // group membership and assignments, for --log-level debug
 	})
 	if cfg.DeadLetterTopic != "" {
 		tctx, stop := context.WithCancel(context.Background())
@@ -423,6 +430,7 @@ func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
 	s.log.Info("kafka subscriber ready",
 		zap.Strings("brokers", cfg.Brokers), zap.String("topic", cfg.Topic), zap.String("group", cfg.Group),
 		zap.String("dead_letter_topic", cfg.DeadLetterTopic), zap.Int("batch_records", cfg.BatchRecords),
+		zap.Int("batch_bytes", cfg.BatchBytes),
 		zap.Duration("batch_wait", cfg.BatchWait), zap.String("start_offset", cfg.StartOffset),
 		zap.Bool("tls", cfg.TLS.Enable), zap.String("sasl", cfg.SASL.Mechanism))
 	return s, nil
@@ -440,11 +448,199 @@ func NewSubscriber(cfg SubscriberConfig, log *zap.Logger) (*Subscriber, error) {
 // Run returns ctx.Err() when ctx ends, nil when Close stopped it, and
 // ErrSubscriberClosed after Close. It never returns because of a bad
 // message or an unavailable cluster: those are counted, logged at most once
-// per 10 s, and retried. Run must not be called concurrently.
+// per 10 s, and retried. Run must not be called concurrently (nor with
+// RunStaged).
 func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 	if h == nil {
 		return errors.New("kafka: Run needs a handler")
 	}
+	return s.run(ctx, 2, func(ctx context.Context, in <-chan *batch, free chan<- *batch) {
+		for b := range in {
+			if ctx.Err() == nil {
+				s.process(ctx, h, b)
+			}
+			b.reset()
+			free <- b
+		}
+	})
+}
+
+// MaxStagedBatches bounds RunStaged's prepared batches waiting to be
+// stored, and so the number of batches one store call gets.
+const MaxStagedBatches = 4
+
+// RunStaged is Run with the handler split into two stages that the
+// subscriber overlaps: prepare analyses batch N+1 while store writes
+// batch N (and the batches before it).
+//
+//   - prepare is called once per batch, one batch at a time, in fetch
+//     order, on its own goroutine. An error makes the subscriber call it
+//     again with the same records, after a backoff, before anything later
+//     is prepared. The records are prepare's to keep, as with Run, but the
+//     slice holding them is reused as soon as prepare returned: the
+//     prepared value must not point into it.
+//   - store makes prepared batches durable, on RunStaged's goroutine. It
+//     gets every batch prepared since its last call, in order (at most
+//     MaxStagedBatches; while a batch is being prepared or Kafka holds
+//     more, the subscriber waits up to BatchWait to give it more): through
+//     a backlog one call stores several batches, so each of its writes
+//     covers more rows. Only its nil return lets those
+//     batches' offsets be committed. An error makes the subscriber call it
+//     again with the same batches, after a backoff, until it returns nil
+//     or ctx ends: a batch is never skipped, so nothing after a batch that
+//     failed to store is committed before it is stored.
+//
+// Offsets are committed in batch order after store returned nil. When ctx
+// ends (or Close is called) nothing more is committed: the batches being
+// stored, waiting and being prepared are delivered again, to this member
+// or another, as with Run. Memory: at most three fetched batches (each
+// within BatchRecords and BatchBytes), and 2×MaxStagedBatches prepared
+// values (those being stored, those queued, the one being queued).
+func RunStaged[T any](s *Subscriber, ctx context.Context, prepare func(context.Context, []codec.Record) (T, error),
+	store func(context.Context, []T) error) error {
+	if prepare == nil || store == nil {
+		return errors.New("kafka: RunStaged needs prepare and store")
+	}
+	return s.run(ctx, 3, func(ctx context.Context, in <-chan *batch, free chan<- *batch) {
+		queue := make(chan *staged[T], MaxStagedBatches-1)
+		var preparing atomic.Bool // a batch is being prepared: it will be queued soon
+		go func() {               // the preparer
+			defer close(queue)
+			for b := range in {
+				var p *staged[T]
+				if ctx.Err() == nil && s.settle(ctx, b) {
+					p = &staged[T]{msgs: len(b.msgs), recs: len(b.recs), commit: commitInfo(b)}
+					preparing.Store(true)
+					if p.recs > 0 && !s.retry(ctx, "prepare", func() (err error) {
+						p.val, err = prepare(ctx, b.recs)
+						return err
+					}) {
+						p = nil
+					}
+				}
+				b.reset() // the messages are not needed any more
+				free <- b
+				if p != nil {
+					select {
+					case queue <- p:
+					case <-ctx.Done():
+					}
+				}
+				preparing.Store(false)
+			}
+		}()
+		group := make([]*staged[T], 0, MaxStagedBatches)
+		vals := make([]T, 0, MaxStagedBatches)
+		for p := range queue {
+			// Gather what is ready, and wait (at most BatchWait) for more
+			// while a batch is being prepared or Kafka holds more than was
+			// fetched: through a backlog each store covers up to
+			// MaxStagedBatches batches, and so does each INSERT; when the
+			// subscriber keeps up with live traffic a batch is stored at
+			// once.
+			group = append(group[:0], p)
+			var linger *time.Timer
+		more:
+			for len(group) < MaxStagedBatches {
+				select {
+				case q, ok := <-queue:
+					if !ok {
+						break more
+					}
+					group = append(group, q)
+					continue
+				default:
+				}
+				if !preparing.Load() && !behind(group[len(group)-1].commit) {
+					break more
+				}
+				if linger == nil {
+					linger = time.NewTimer(s.cfg.BatchWait)
+				}
+				select {
+				case q, ok := <-queue:
+					if !ok {
+						break more
+					}
+					group = append(group, q)
+				case <-linger.C:
+					linger = nil
+					break more
+				case <-ctx.Done():
+					break more
+				}
+			}
+			if linger != nil {
+				linger.Stop()
+				linger = nil
+			}
+			if ctx.Err() != nil {
+				continue // drain until the preparer has stopped
+			}
+			vals = vals[:0]
+			n, msgs := 0, 0
+			for _, p := range group {
+				if p.recs > 0 {
+					vals = append(vals, p.val)
+				}
+				n += p.recs
+				msgs += p.msgs
+			}
+			for _, p := range group {
+				s.updateLag(p.commit)
+			}
+			if len(vals) > 0 && !s.retry(ctx, "store", func() error { return store(ctx, vals) }) {
+				continue
+			}
+			s.batches.Add(uint64(len(group)))
+			s.delivered.Add(uint64(n))
+			c := s.commit[:0]
+			for _, p := range group {
+				c = append(c, p.commit...)
+			}
+			s.commitMessages(ctx, c, msgs)
+			clear(group)
+			clear(vals)
+		}
+	})
+}
+
+// staged is a prepared batch waiting to be stored: the prepared value and
+// what its commit needs (the batch's messages are recycled already).
+type staged[T any] struct {
+	val        T
+	msgs, recs int
+	commit     []kafkago.Message // per partition, the highest offset (no key, value, headers)
+}
+
+// behind reports whether a partition of a batch (its commit info) had
+// more messages in Kafka than the batch reached: a backlog.
+func behind(commit []kafkago.Message) bool {
+	for i := range commit {
+		if m := &commit[i]; m.HighWaterMark > m.Offset+1 {
+			return true
+		}
+	}
+	return false
+}
+
+// commitInfo copies, per partition, b's highest-offset message without
+// what it carries: enough to commit it and compute the lag.
+func commitInfo(b *batch) []kafkago.Message {
+	c := make([]kafkago.Message, 0, len(b.last))
+	for _, i := range b.last {
+		m := &b.msgs[i]
+		c = append(c, kafkago.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, HighWaterMark: m.HighWaterMark})
+	}
+	return c
+}
+
+// run is Run and RunStaged: it fetches and decodes batches on a goroutine
+// of its own and hands them to consume (on the caller's goroutine) through
+// in; consume returns each batch to free once done with it, and returns
+// once in is closed (after ctx ended). nBatches, the batches cycling
+// through free, bounds the fetched messages in memory.
+func (s *Subscriber) run(ctx context.Context, nBatches int, consume func(ctx context.Context, in <-chan *batch, free chan<- *batch)) error {
 	s.runMu.Lock()
 	switch {
 	case s.closed:
@@ -469,57 +665,53 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 	defer stop()
 	defer context.AfterFunc(s.ctx, stop)()
 
-	// Two batches in flight: while the handler stores one (the slow part,
-	// ClickHouse), a second goroutine fetches and decodes the next. Both
-	// are bounded by BatchRecords; a prefetched batch that is never
-	// handled is never committed, so it is delivered again.
-	free := make(chan *batch, 2)
-	free <- s.spare[0]
-	free <- s.spare[1]
-	ready := make(chan *batch)
-	go func() {
-		defer close(ready)
-		for {
-			var b *batch
-			select {
-			case b = <-free:
-			case <-ctx.Done():
-				return
-			}
-			if !s.fill(ctx, b) {
-				b.reset()
-				free <- b
-				return
-			}
-			s.decode(b)
-			select {
-			case ready <- b:
-			case <-ctx.Done():
-				b.reset()
-				free <- b
-				return
-			}
-		}
-	}()
-	for b := range ready {
-		s.msgs, s.recs, s.bad, s.last = b.msgs, b.recs, b.bad, b.last
-		if ctx.Err() == nil {
-			s.process(ctx, h)
-		}
-		b.reset()
-		s.msgs, s.recs, s.bad = nil, nil, nil
+	free := make(chan *batch, nBatches)
+	for len(s.spare) < nBatches {
+		s.spare = append(s.spare, &batch{last: map[int]int{}})
+	}
+	for _, b := range s.spare[:nBatches] {
 		free <- b
 	}
-	stop()              // the prefetcher has returned (ready is closed)
+	decoded := make(chan *batch)
+	go s.fetchLoop(ctx, free, decoded)
+	consume(ctx, decoded, free)
+	stop()              // every goroutine of run has returned (consume saw in closed)
 	return parent.Err() // nil when Close stopped Run
+}
+
+// fetchLoop fills and decodes batches until ctx ends; it closes out.
+func (s *Subscriber) fetchLoop(ctx context.Context, free chan *batch, out chan<- *batch) {
+	defer close(out)
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
+			return
+		}
+		if !s.fill(ctx, b) {
+			b.reset()
+			free <- b
+			return
+		}
+		s.decode(b)
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			b.reset()
+			free <- b
+			return
+		}
+	}
 }
 
 // batch is one fetched batch and what decoding made of it.
 type batch struct {
-	msgs []kafkago.Message
-	recs []codec.Record
-	bad  []badMsg
-	last map[int]int // partition -> index in msgs of its highest offset
+	msgs    []kafkago.Message
+	recs    []codec.Record
+	bad     []badMsg
+	last    map[int]int // partition -> index in msgs of its highest offset
+	settled bool        // the dead letters are written (or counted)
 }
 
 func (b *batch) reset() {
@@ -530,18 +722,27 @@ func (b *batch) reset() {
 	clear(b.bad)
 	b.bad = b.bad[:0]
 	clear(b.last)
+	b.settled = false
 }
 
 // decode turns the batch's messages into records; the ones that do not
-// decode are set aside for the dead-letter topic.
+// decode are set aside for the dead-letter topic. Each record points into
+// its message's value, which kafka-go allocated for this message alone and
+// which nothing writes (the dead-letter path only reads it), so it is not
+// copied (codec.DecodeOwned).
 func (s *Subscriber) decode(b *batch) {
+	if cap(b.recs) < len(b.msgs) {
+		b.recs = make([]codec.Record, 0, len(b.msgs))
+	}
 	for i := range b.msgs {
 		m := &b.msgs[i]
 		if j, ok := b.last[m.Partition]; !ok || m.Offset > b.msgs[j].Offset {
 			b.last[m.Partition] = i
 		}
-		rec, err := codec.Decode(m.Value)
-		if err != nil {
+		b.recs = append(b.recs, codec.Record{})
+		rec := &b.recs[len(b.recs)-1]
+		if err := codec.DecodeOwned(rec, m.Value); err != nil {
+			b.recs = b.recs[:len(b.recs)-1]
 			r := reasonMalformed
 			switch {
 			case errors.Is(err, codec.ErrFutureVersion):
@@ -550,14 +751,13 @@ func (s *Subscriber) decode(b *batch) {
 				r = reasonUnknown
 			}
 			b.bad = append(b.bad, badMsg{i: i, reason: r, err: err})
-			continue
 		}
-		b.recs = append(b.recs, rec)
 	}
 }
 
-// fill fetches the next batch into s.msgs. It waits as long as it takes for
-// the first message, then at most BatchWait for the rest. It returns false
+// fill fetches the next batch into b.msgs (up to BatchRecords messages or
+// BatchBytes bytes). It waits as long as it takes for the first message,
+// then at most BatchWait for the rest. It returns false
 // when ctx ended (the partial batch is dropped, uncommitted) or the reader
 // was closed.
 func (s *Subscriber) fill(ctx context.Context, b *batch) bool {
@@ -580,7 +780,8 @@ func (s *Subscriber) fill(ctx context.Context, b *batch) bool {
 	}
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
 	defer cancel()
-	for len(b.msgs) < s.cfg.BatchRecords {
+	size := len(b.msgs[0].Key) + len(b.msgs[0].Value)
+	for len(b.msgs) < s.cfg.BatchRecords && size < s.cfg.BatchBytes {
 		m, err := s.r.FetchMessage(bctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -595,41 +796,56 @@ func (s *Subscriber) fill(ctx context.Context, b *batch) bool {
 			break
 		}
 		b.msgs = append(b.msgs, m)
+		size += len(m.Key) + len(m.Value)
 	}
 	s.fetched.Add(uint64(len(b.msgs)))
 	return true
 }
 
-// process settles the decoded batch in s.msgs/s.recs/s.bad: dead letters,
-// handler, commit. It
+// process settles the decoded batch b: dead letters, handler, commit. It
 // returns early, committing nothing, when ctx ends first.
-func (s *Subscriber) process(ctx context.Context, h Handler) {
-	recs, bad := s.recs, s.bad
-	s.updateLag()
-
-	if len(bad) > 0 {
-		if s.dlq != nil && !s.deadLetter(ctx, bad) {
-			return
-		}
-		for _, b := range bad {
-			s.invalid[b.reason].Add(1)
-		}
+func (s *Subscriber) process(ctx context.Context, h Handler, b *batch) {
+	s.updateLagBatch(b)
+	if !s.settle(ctx, b) {
+		return
 	}
-	if len(recs) > 0 && !s.handle(ctx, h, recs) {
+	if len(b.recs) > 0 && !s.retry(ctx, "handler", func() error { return h(ctx, b.recs) }) {
 		return
 	}
 	s.batches.Add(1)
-	s.delivered.Add(uint64(len(recs)))
-	s.commitBatch(ctx)
+	s.delivered.Add(uint64(len(b.recs)))
+	c := s.commit[:0]
+	for _, i := range b.last {
+		c = append(c, b.msgs[i])
+	}
+	s.commitMessages(ctx, c, len(b.msgs))
+}
+
+// settle writes b's dead letters (when dead-lettering is on) and counts
+// them; false when ctx ended first.
+func (s *Subscriber) settle(ctx context.Context, b *batch) bool {
+	if b.settled {
+		return true
+	}
+	if len(b.bad) > 0 {
+		if s.dlq != nil && !s.deadLetter(ctx, b) {
+			return false
+		}
+		for _, m := range b.bad {
+			s.invalid[m.reason].Add(1)
+		}
+	}
+	b.settled = true
+	return true
 }
 
 // deadLetter writes the bad messages of the batch to the dead-letter topic,
 // retrying with backoff until it succeeds or ctx ends (false).
-func (s *Subscriber) deadLetter(ctx context.Context, bad []badMsg) bool {
+func (s *Subscriber) deadLetter(ctx context.Context, bt *batch) bool {
 	msgs := s.dlqMsgs[:0]
 	now := time.Now()
-	for _, b := range bad {
-		m := &s.msgs[b.i]
+	for _, b := range bt.bad {
+		m := &bt.msgs[b.i]
 		hs := make([]kafkago.Header, 0, len(m.Headers)+8)
 		hs = append(hs, m.Headers...)
 		hs = append(hs,
@@ -675,13 +891,14 @@ func (s *Subscriber) deadLetter(ctx context.Context, bad []badMsg) bool {
 	}
 }
 
-// handle calls h until it accepts the batch (true) or ctx ends (false).
-func (s *Subscriber) handle(ctx context.Context, h Handler, recs []codec.Record) bool {
+// retry calls f until it returns nil (true) or ctx ends (false), with
+// backoff; each failure counts as a handler retry.
+func (s *Subscriber) retry(ctx context.Context, stage string, f func() error) bool {
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
 		}
-		err := h(ctx, recs)
+		err := f()
 		if err == nil {
 			return true
 		}
@@ -689,22 +906,19 @@ func (s *Subscriber) handle(ctx context.Context, h Handler, recs []codec.Record)
 			return false
 		}
 		s.handlerRetries.Add(1)
-		s.warn("handler", "handler failed; retrying the batch", err)
+		s.warn(stage, stage+" failed; retrying the batch", err)
 		if !sleepCtx(ctx, s.backoff(attempt)) {
 			return false
 		}
 	}
 }
 
-// commitBatch commits, per partition, the offset after the batch's highest.
-// The batch is settled, so the commit goes ahead even if ctx has just ended.
-// A failed commit is counted and not retried: its records are redelivered
+// commitMessages commits c (per partition, the highest message of what was
+// handled; n messages in all) and recycles c as s.commit. What was handled
+// is settled, so the commit goes ahead even if ctx has just ended. A
+// failed commit is counted and not retried: its records are redelivered
 // after the next rebalance or restart unless a later commit covers them.
-func (s *Subscriber) commitBatch(ctx context.Context) {
-	c := s.commit[:0]
-	for _, i := range s.last {
-		c = append(c, s.msgs[i])
-	}
+func (s *Subscriber) commitMessages(ctx context.Context, c []kafkago.Message, n int) {
 	s.commit = c
 	defer func() {
 		clear(s.commit)
@@ -720,16 +934,28 @@ func (s *Subscriber) commitBatch(ctx context.Context) {
 		return
 	}
 	s.commits.Add(1)
-	s.committed.Add(uint64(len(s.msgs)))
+	s.committed.Add(uint64(n))
 }
 
-// updateLag records each partition's lag as of its last message in the
-// batch and publishes the sum over partitions seen in the last minute.
-func (s *Subscriber) updateLag() {
+// updateLagBatch is updateLag for the highest message of each partition
+// of b.
+func (s *Subscriber) updateLagBatch(b *batch) {
+	c := s.commit[:0]
+	for _, i := range b.last {
+		c = append(c, b.msgs[i])
+	}
+	s.updateLag(c)
+	clear(c)
+	s.commit = c[:0]
+}
+
+// updateLag records each partition's lag as of its message in last and
+// publishes the sum over partitions seen in the last minute.
+func (s *Subscriber) updateLag(last []kafkago.Message) {
 	now := time.Now()
-	for p, i := range s.last {
-		m := &s.msgs[i]
-		s.lags[p] = partLag{lag: max(m.HighWaterMark-m.Offset-1, 0), seen: now}
+	for i := range last {
+		m := &last[i]
+		s.lags[m.Partition] = partLag{lag: max(m.HighWaterMark-m.Offset-1, 0), seen: now}
 	}
 	var sum int64
 	for p, l := range s.lags {

@@ -886,7 +886,7 @@ func TestSubscriberRunAndClose(t *testing.T) {
 func TestSubscriberConfig(t *testing.T) {
 	c := DefaultSubscriberConfig()
 	if c.Topic != "apitap.exchanges" || c.Group != "apitap-analyzer" || c.DeadLetterTopic != "apitap.exchanges.dlq" ||
-		c.BatchRecords != 20000 || c.BatchWait != time.Second || c.StartOffset != "earliest" || c.MaxBytes != 8<<20 {
+		c.BatchRecords != 20000 || c.BatchBytes != 64<<20 || c.BatchWait != time.Second || c.StartOffset != "earliest" || c.MaxBytes != 8<<20 {
 		t.Fatalf("defaults changed: %+v", c)
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "no brokers") {
@@ -903,6 +903,7 @@ topic: traffic.v1
 group: analyzers-eu
 dead_letter_topic: ""
 batch_records: 5000
+batch_bytes: 8388608
 batch_wait: 250ms
 fetch_min_bytes: 1024
 fetch_max_bytes: 16777216
@@ -926,7 +927,8 @@ sasl: {mechanism: SCRAM-SHA-512, username: analyzer, password_file: /run/secrets
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.DeadLetterTopic != "" || c.BatchWait != 250*time.Millisecond || c.StartOffset != "latest" || c.MaxBytes != 16<<20 || c.ClientID != "apitap-analyzer" {
+	if c.DeadLetterTopic != "" || c.BatchWait != 250*time.Millisecond || c.StartOffset != "latest" || c.MaxBytes != 16<<20 || c.ClientID != "apitap-analyzer" ||
+		c.BatchBytes != 8<<20 {
 		t.Fatalf("%+v", c)
 	}
 
@@ -936,6 +938,7 @@ sasl: {mechanism: SCRAM-SHA-512, username: analyzer, password_file: /run/secrets
 	bad.Group = ""
 	bad.DeadLetterTopic = "bad topic"
 	bad.BatchRecords = 0
+	bad.BatchBytes = 100
 	bad.BatchWait = 0
 	bad.MinBytes = 0
 	bad.MaxBytes = 10
@@ -947,7 +950,7 @@ sasl: {mechanism: SCRAM-SHA-512, username: analyzer, password_file: /run/secrets
 	bad.SASL = SASLConfig{Mechanism: "GSSAPI"}
 	err := bad.Validate()
 	for _, want := range []string{"not host:port", `topic "bad topic"`, "group is required", "dead_letter_topic", "batch_records",
-		"batch_wait", "fetch_min_bytes", "fetch_max_bytes", "fetch_max_wait", "heartbeat_interval", "start_offset",
+		"batch_bytes", "batch_wait", "fetch_min_bytes", "fetch_max_bytes", "fetch_max_wait", "heartbeat_interval", "start_offset",
 		"retry_max", "dial_timeout", "GSSAPI"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: want %q in %v", want, err)

@@ -151,7 +151,9 @@ func analyze(ctx context.Context, cfg analyzerConfig, log *zap.Logger, wrap func
 			}
 		}
 	}()
-	err = sub.Run(ctx, an.Consume)
+	// Analysis of batch N+1 overlaps the insert of batch N; commits stay
+	// in order and after the insert (docs/kafka.md, "Staged handling").
+	err = kafka.RunStaged(sub, ctx, an.Prepare, an.Store)
 	log.Info("analyzer stopped", zap.Any("kafka", sub.Stats()), zap.Any("analyzer", an.Stats()), zap.Any("clickhouse", st.Stats()),
 		zap.Any("alerts", alerts.Stats()))
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,13 +27,31 @@ import (
 
 // BenchmarkPipeline is `make bench-e2e`: a generated capture (the reference
 // traffic mix, 64 hosts) goes through `apitap sensor` into a Kafka-protocol
-// broker (kfake, in process, over TCP), then one `apitap analyzer` drains
-// the topic into the real ClickHouse. It reports each stage's throughput
-// and the whole: sensor_rec/s (capture → Kafka), analyzer_rec/s (Kafka →
-// ClickHouse, until count() reaches the capture's exchanges) and
-// e2e_rec/s (both stages, back to back). Everything shares this machine's
-// cores, broker included. APITAP_BENCH_EXCHANGES and APITAP_BENCH_BATCH
-// (the subscriber's batch_records) vary the run.
+// broker (kfake over TCP), then one `apitap analyzer` drains the topic into
+// the real ClickHouse. It reports each stage's throughput and the whole:
+// sensor_rec/s (capture → Kafka), analyzer_rec/s (Kafka → ClickHouse, from
+// the analyzer's start until count() reaches the capture's exchanges: group
+// join, connections and warm-up included), first_rows_s (how long the
+// first rows took to appear), sustained_rec/s (runs of 500,000 exchanges
+// or more: the rows stored after the first ones appeared, over the time
+// since — the rate once running, somewhat optimistic since the batches
+// after the first insert were already being analysed; the steady rate lies
+// between it and analyzer_rec/s) and e2e_rec/s (both stages, back to
+// back), peak_heap_MiB (the Go heap's live and not yet collected objects,
+// sampled every 50 ms while the analyzer drains), and where the analyzer
+// stage's CPU went, in µs per record:
+// analyzer_cpu-µs/rec (this process: fetch, decode, analysis, insert),
+// clickhouse_cpu-µs/rec (the server) and broker_cpu-µs/rec, and the
+// INSERTs it took (all tables; fewer is cheaper for the server).
+//
+// The broker runs in a child process (this test binary again, see
+// TestBenchBroker), so this process's CPU is the sensor's, then the
+// analyzer's; APITAP_BENCH_BROKER=inprocess keeps it in this process, as
+// the benchmark did before. Everything shares this machine's cores.
+// APITAP_BENCH_EXCHANGES, APITAP_BENCH_BATCH (the subscriber's
+// batch_records) and APITAP_BENCH_CH_COMPRESSION vary the run;
+// APITAP_BENCH_CPUPROFILE=file writes a CPU profile of the analyzer stage
+// only, APITAP_BENCH_MEMPROFILE=file a heap profile at its end.
 func BenchmarkPipeline(b *testing.B) {
 	dsn := testutil.ClickHouse(b)
 	n := 200000
@@ -42,13 +68,29 @@ func BenchmarkPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	chPid := clickHousePid()
+	// `apitap sensor` sets its own GC target (gc_percent) and soft memory
+	// limit (memory_limit_mib) for the process; the analyzer runs with the
+	// runtime's (GOGC, GOMEMLIMIT), as `apitap analyzer` does.
+	gcPercent := debug.SetGCPercent(100)
+	debug.SetGCPercent(gcPercent)
+	memLimit := debug.SetMemoryLimit(-1)
 	for i := 0; i < b.N; i++ {
 		topic := fmt.Sprintf("bench.%d", i)
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, topic), kfake.SeedTopics(1, topic+".dlq"))
-		if err != nil {
-			b.Fatal(err)
+		var brokers []string
+		brokerCPU := func() time.Duration { return 0 }
+		if os.Getenv("APITAP_BENCH_BROKER") == "inprocess" {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, topic), kfake.SeedTopics(1, topic+".dlq"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			brokers = c.ListenAddrs()
+			b.Cleanup(c.Close)
+		} else {
+			var pid int
+			brokers, pid = benchBroker(b, topic)
+			brokerCPU = func() time.Duration { return procCPU(pid) }
 		}
-		brokers := strings.Join(c.ListenAddrs(), ",")
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), []string{"migrate", "--clickhouse", dsn, "--log-level", "error"}, &out, &errb); err != nil {
 			b.Fatal(err, errb.String())
@@ -59,14 +101,14 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 
 		t0 := time.Now()
-		if err := run(context.Background(), []string{"sensor", "--pcap", pcap, "--kafka", brokers, "--topic", topic,
-			"--sensor-id", "bench", "--log-level", "error"}, &out, &errb); err != nil {
+		if err := run(context.Background(), []string{"sensor", "--pcap", pcap, "--kafka", strings.Join(brokers, ","),
+			"--topic", topic, "--sensor-id", "bench", "--log-level", "error"}, &out, &errb); err != nil {
 			b.Fatalf("sensor: %v\n%s", err, errb.String())
 		}
 		sensorDur := time.Since(t0)
 
 		cfg := defaultAnalyzerConfig()
-		cfg.Kafka.Brokers = c.ListenAddrs()
+		cfg.Kafka.Brokers = brokers
 		cfg.Kafka.Topic = topic
 		cfg.Kafka.Group = "bench-" + topic
 		if s := os.Getenv("APITAP_BENCH_BATCH"); s != "" {
@@ -77,11 +119,36 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		cfg.ClickHouse.DSN = dsn
 		cfg.StatsInterval = time.Hour
+		debug.SetGCPercent(gcPercent)
+		debug.SetMemoryLimit(memLimit)
+		runtime.GC()
+		if p := os.Getenv("APITAP_BENCH_CPUPROFILE"); p != "" {
+			pf, err := os.Create(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				b.Fatal(err)
+			}
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		t1 := time.Now()
+		ins1 := count(b, conn, "SELECT value FROM system.events WHERE event = 'InsertQuery'")
+		t1, cpu1, ch1, br1 := time.Now(), selfCPU(), procCPU(chPid), brokerCPU()
 		go func() { done <- analyze(ctx, cfg, zap.NewNop(), nil) }()
-		for count(b, conn, "SELECT count() FROM exchanges") < uint64(gen.Exchanges) {
+		var tFirst time.Time // the first rows are visible
+		var nFirst, peakHeap uint64
+		heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		for {
+			metrics.Read(heap)
+			peakHeap = max(peakHeap, heap[0].Value.Uint64())
+			n := count(b, conn, "SELECT count() FROM exchanges")
+			if n > 0 && tFirst.IsZero() {
+				tFirst, nFirst = time.Now(), n
+			}
+			if n >= uint64(gen.Exchanges) {
+				break
+			}
 			select {
 			case err := <-done:
 				b.Fatalf("analyzer stopped: %v", err)
@@ -89,11 +156,132 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 		}
 		analyzerDur := time.Since(t1)
+		sustainedDur := time.Since(tFirst)
+		cpu, ch, br := selfCPU()-cpu1, procCPU(chPid)-ch1, brokerCPU()-br1
+		inserts := count(b, conn, "SELECT value FROM system.events WHERE event = 'InsertQuery'") - ins1
+		if os.Getenv("APITAP_BENCH_CPUPROFILE") != "" {
+			pprof.StopCPUProfile()
+		}
+		if p := os.Getenv("APITAP_BENCH_MEMPROFILE"); p != "" {
+			runtime.GC() // in use = what is kept, not garbage
+			if pf, err := os.Create(p); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(pf, 0)
+				pf.Close()
+			}
+		}
 		cancel()
 		<-done
-		c.Close()
-		b.ReportMetric(float64(gen.Exchanges)/sensorDur.Seconds(), "sensor_rec/s")
-		b.ReportMetric(float64(gen.Exchanges)/analyzerDur.Seconds(), "analyzer_rec/s")
-		b.ReportMetric(float64(gen.Exchanges)/(sensorDur+analyzerDur).Seconds(), "e2e_rec/s")
+		x := float64(gen.Exchanges)
+		b.ReportMetric(x/sensorDur.Seconds(), "sensor_rec/s")
+		b.ReportMetric(x/analyzerDur.Seconds(), "analyzer_rec/s")
+		b.ReportMetric(tFirst.Sub(t1).Seconds(), "first_rows_s")
+		b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MiB")
+		if n := x - float64(nFirst); n > 0 && gen.Exchanges >= 500_000 {
+			b.ReportMetric(n/sustainedDur.Seconds(), "sustained_rec/s")
+		}
+		b.ReportMetric(x/(sensorDur+analyzerDur).Seconds(), "e2e_rec/s")
+		b.ReportMetric(float64(cpu.Microseconds())/x, "analyzer_cpu-µs/rec")
+		b.ReportMetric(float64(inserts), "inserts")
+		if chPid > 0 {
+			b.ReportMetric(float64(ch.Microseconds())/x, "clickhouse_cpu-µs/rec")
+		}
+		if br > 0 {
+			b.ReportMetric(float64(br.Microseconds())/x, "broker_cpu-µs/rec")
+		}
 	}
+}
+
+// benchBrokerEnv makes TestBenchBroker run BenchmarkPipeline's broker: its
+// value is the topic to create.
+const benchBrokerEnv = "APITAP_BENCH_BROKER_TOPIC"
+
+// TestBenchBroker is BenchmarkPipeline's broker process, not a test: with
+// benchBrokerEnv set it runs a one-broker kfake cluster with the topic (8
+// partitions) and its dead-letter topic, prints its addresses and exits
+// when stdin closes.
+func TestBenchBroker(t *testing.T) {
+	topic := os.Getenv(benchBrokerEnv)
+	if topic == "" {
+		t.Skip("the broker process of BenchmarkPipeline")
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, topic), kfake.SeedTopics(1, topic+".dlq"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(strings.Join(c.ListenAddrs(), ","))
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	c.Close()
+	os.Exit(0)
+}
+
+// benchBroker starts TestBenchBroker in a child process and returns its
+// addresses and process id; it stops when the benchmark ends.
+func benchBroker(b *testing.B, topic string) ([]string, int) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchBroker$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), benchBrokerEnv+"="+topic)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(line), ","), cmd.Process.Pid
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the user + system CPU time of process pid (0 when unknown),
+// from /proc/pid/stat.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which is in parentheses): state is
+	// field 3, utime 14, stime 15 (clock ticks of 1/100 s on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fs := strings.Fields(string(b[i+1:]))
+	if len(fs) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(fs[11], 10, 64)
+	s, _ := strconv.ParseInt(fs[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// clickHousePid is the local ClickHouse server's process id, 0 if unknown
+// (scripts/clickhouse.sh writes the pid file).
+func clickHousePid() int {
+	b, err := os.ReadFile("/var/run/clickhouse-server/clickhouse-server.pid")
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
 }

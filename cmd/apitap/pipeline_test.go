@@ -17,6 +17,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/apitap/apitap/analyzer"
 	"github.com/apitap/apitap/internal/pcapgen"
@@ -71,7 +72,16 @@ func TestPipelineEndToEnd(t *testing.T) {
 	cfg.Kafka.HeartbeatInterval = 500 * time.Millisecond
 	cfg.ClickHouse.DSN = dsn
 	cfg.StatsInterval = time.Hour
-	log := zap.NewNop()
+	// kafka-go's group events at debug level, printed if the test fails.
+	core, logs := observer.New(zap.DebugLevel)
+	log := zap.New(core)
+	defer func() {
+		if t.Failed() {
+			for _, e := range logs.All() {
+				t.Logf("%s %s %s %v", e.Time.Format("15:04:05.000"), e.LoggerName, e.Message, e.ContextMap())
+			}
+		}
+	}()
 
 	// The schema first, with merges stopped, so that duplicate rows stay
 	// visible without FINAL and the test can tell a replay happened.
@@ -98,15 +108,22 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// Analyzer A dies at the worst moment: right after ClickHouse took its
 	// 10th batch, before the offsets are committed. Its partitions' records
 	// since the last commit are redelivered to B and stored a second time.
+	// B joins once A has stored its first batch: a member joining while
+	// the group forms was seen (1 run in ~10, kafka-go against kfake) to
+	// leave the first member out of the group for the rebalance timeout,
+	// so that B took every partition and A never reached its 10th batch.
 	var killA context.CancelFunc
 	var batches atomic.Int32
-	killed := make(chan struct{})
+	killed, first := make(chan struct{}), make(chan struct{})
 	stopA := start(func(s analyzer.Sink) analyzer.Sink {
 		return analyzer.SinkFunc(func(ctx context.Context, r *analyzer.Result) error {
 			if err := s.Write(ctx, r); err != nil {
 				return err
 			}
-			if batches.Add(1) == 10 {
+			switch batches.Add(1) {
+			case 1:
+				close(first)
+			case 10:
 				killA()
 				close(killed)
 				return context.Canceled
@@ -115,8 +132,15 @@ func TestPipelineEndToEnd(t *testing.T) {
 		})
 	})
 	killA = stopA
+	select {
+	case <-first:
+	case <-time.After(60 * time.Second):
+		stopA()
+		wg.Wait()
+		t.Fatal("analyzer A stored nothing")
+	}
 	stopB := start(nil)
-	defer func() { stopB(); wg.Wait() }()
+	defer func() { stopA(); stopB(); wg.Wait() }() // A too: a failure before its kill must not hang here
 
 	raw := func() uint64 { return count(t, conn, "SELECT count() FROM exchanges") }
 	select {

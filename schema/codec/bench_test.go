@@ -76,3 +76,18 @@ func BenchmarkDecodeGenerated(b *testing.B) {
 	}
 	reportRate(b)
 }
+
+// BenchmarkDecodeOwned: Decode without the copy of the input (the Kafka
+// subscriber's path: the message value is handed over).
+func BenchmarkDecodeOwned(b *testing.B) {
+	buf, _ := AppendExchange(nil, sampleMeta, sampleExchange())
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	var r Record
+	for b.Loop() {
+		if err := DecodeOwned(&r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b)
+}

@@ -24,6 +24,7 @@ import (
 // and byte slices all point into one private copy of b (one allocation, as
 // the sensor's records point into one arena); keeping any one of them keeps
 // that copy alive, so clone what is kept long term (strings.Clone).
+// DecodeOwned skips the copy when the caller can hand b over.
 //
 // Decode follows protobuf's parsing rules exactly (the tests check it
 // against the generated code on every fuzz input): the last value of a
@@ -31,29 +32,43 @@ import (
 // with an unexpected wire type is skipped as unknown, a packed or unpacked
 // informational list is accepted, string fields must be valid UTF-8.
 func Decode(b []byte) (Record, error) {
+	var r Record
+	err := DecodeOwned(&r, bytes.Clone(b))
+	return r, err
+}
+
+// DecodeOwned is Decode without the copy: it decodes b into *r (which it
+// overwrites), and the record's strings and byte slices point into b
+// itself. The caller hands b over: nothing may write to b afterwards, for
+// as long as the record or anything taken from it is in use (a buffer a
+// client allocated for this one message, such as a kafka-go Message.Value,
+// qualifies; a reused read buffer does not). Results and errors are
+// Decode's: on an error *r holds only what Decode would return.
+func DecodeOwned(r *Record, b []byte) error {
 	var d envDecoder
-	if err := d.decode(bytes.Clone(b)); err != nil {
-		return Record{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	*r = Record{}
+	if err := d.decode(b); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	r := Record{Meta: d.meta}
+	r.Meta = d.meta
 	switch {
 	case d.meta.SchemaVersion == 0:
-		return r, fmt.Errorf("%w: no schema_version", ErrMalformed)
+		return fmt.Errorf("%w: no schema_version", ErrMalformed)
 	case d.meta.SchemaVersion > SchemaVersion:
-		return r, fmt.Errorf("%w: %d (this reader knows up to %d)", ErrFutureVersion, d.meta.SchemaVersion, SchemaVersion)
+		return fmt.Errorf("%w: %d (this reader knows up to %d)", ErrFutureVersion, d.meta.SchemaVersion, SchemaVersion)
 	}
 	switch {
 	case d.ex != nil:
 		if err := d.ex.finish(); err != nil {
-			return r, err
+			return err
 		}
 		r.Exchange = &d.ex.e
 	case d.loss != nil:
 		r.Loss = d.loss
 	default:
-		return r, ErrUnknownKind
+		return ErrUnknownKind
 	}
-	return r, nil
+	return nil
 }
 
 var (
@@ -132,7 +147,7 @@ func (c *cursor) is(num protowire.Number, typ protowire.Type) bool {
 }
 
 // str views data as a string. data points into Decode's private copy of the
-// input, which nothing else references or writes.
+// input, or DecodeOwned's input, which nothing writes.
 func str(data []byte) string {
 	if len(data) == 0 {
 		return ""

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/apitap/apitap/flow"
 )
 
 func errClass(err error) string {
@@ -36,6 +38,10 @@ func checkDecode(t *testing.T, b []byte) {
 	}
 	if !reflect.DeepEqual(r, ref) {
 		t.Fatalf("Decode and the generated code disagree:\n%#v\n%#v", r, ref)
+	}
+	owned := Record{Meta: Meta{SensorID: "stale"}, Loss: new(flow.Loss)} // overwritten
+	if oerr := DecodeOwned(&owned, append([]byte(nil), b...)); errClass(oerr) != errClass(err) || !reflect.DeepEqual(owned, r) {
+		t.Fatalf("DecodeOwned: %v, %#v; Decode: %v, %#v", oerr, owned, err, r)
 	}
 	if err != nil {
 		if r.Exchange != nil || r.Loss != nil {
