@@ -627,12 +627,10 @@ func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange,
 	if !e.Start.IsZero() && e.End.After(e.Start) {
 		r.LatencyMicros = uint32(min(e.End.Sub(e.Start).Microseconds(), 1<<32-1))
 	}
-	for _, c := range e.Credentials {
-		if c.Location == "cookie" && c.Scheme == "cookie" && len(e.Credentials) > 1 {
-			continue // prefer an Authorization header or API key over a cookie
-		}
+	// The caller as the anomaly detector names it (anomaly.Credential):
+	// the same credential, its keyed fingerprint and scheme.
+	if c := anomaly.Credential(e); c != nil {
 		r.Principal, r.PrincipalType = t.str(c.Fingerprint), t.str(c.Scheme)
-		break
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitap/apitap/analyzer/anomaly"
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/schema/codec"
 )
@@ -71,6 +72,46 @@ func TestExchangeRow(t *testing.T) {
 	}
 	if !equalRow(got, want) {
 		t.Fatalf("row\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// The stored row and the anomaly detector name the caller by the same
+// credential (anomaly.Credential): never a response's Set-Cookie, an API key
+// or Authorization header before a request cookie, whatever the order.
+func TestExchangeRowPrincipalIsTheDetectors(t *testing.T) {
+	setCookie := flow.Credential{Location: "cookie", Name: "sid", Scheme: "session", Fingerprint: "setcookie"}
+	reqCookie := flow.Credential{Location: "cookie", Name: "sid", Scheme: "cookie", Fingerprint: "c00kie"}
+	apiKey := flow.Credential{Location: "header", Name: "X-Api-Key", Scheme: "apikey", Fingerprint: "k1"}
+	jwt := flow.Credential{Location: "header", Name: "Authorization", Scheme: "bearer", Fingerprint: "t1",
+		JWT: &flow.JWTClaims{Sub: "u42"}}
+	for _, c := range []struct {
+		creds      []flow.Credential
+		fp, scheme string
+	}{
+		{[]flow.Credential{setCookie}, "", ""},
+		{[]flow.Credential{setCookie, reqCookie}, "c00kie", "cookie"},
+		{[]flow.Credential{reqCookie, setCookie}, "c00kie", "cookie"},
+		{[]flow.Credential{setCookie, apiKey}, "k1", "apikey"},
+		{[]flow.Credential{reqCookie, apiKey}, "k1", "apikey"},
+		{[]flow.Credential{apiKey, jwt, reqCookie}, "t1", "bearer"},
+	} {
+		s := &memSink{}
+		a, err := New(DefaultConfig(), Settings{Sinks: []Sink{s}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ex(1, "GET", "/api/v1/users/42", "", 200, 0)
+		r.Exchange.Credentials = c.creds
+		if err := a.Consume(context.Background(), []codec.Record{r}); err != nil {
+			t.Fatal(err)
+		}
+		got := s.results[0].Exchanges[0]
+		if got.Principal != c.fp || got.PrincipalType != c.scheme {
+			t.Errorf("%+v: row principal %q (%q), want %q (%q)", c.creds, got.Principal, got.PrincipalType, c.fp, c.scheme)
+		}
+		if p := anomaly.Principal(r.Exchange); c.fp != "" && p != c.scheme+":"+c.fp && !strings.HasPrefix(p, "jwt:") || c.fp == "" && p != "" {
+			t.Errorf("%+v: detector's principal %q, row's %q", c.creds, p, got.Principal)
+		}
 	}
 }
 

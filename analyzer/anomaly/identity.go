@@ -99,35 +99,55 @@ func parseHop(s string) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
-// Principal is who the request authenticates as: the unverified JWT's
-// subject (with its issuer), else the keyed fingerprint of the API key,
-// bearer token, Basic credentials or session cookie the sensor saw; ""
-// for an unauthenticated request. An Authorization header or API key is
-// preferred over a cookie.
-func Principal(e *flow.Exchange) string {
-	best, rank := "", 0
+// Credential is the credential that identifies the caller of e, nil for
+// an unauthenticated request: a bearer JWT with a subject first, then an
+// Authorization header, API key (header or query) or URL userinfo, then a
+// request cookie. A response's Set-Cookie (scheme "session") is never the
+// caller's. The analyzer's stored rows (exchanges.principal) and the
+// anomaly detector (Principal) both name the caller by this one choice.
+func Credential(e *flow.Exchange) *flow.Credential {
+	var best *flow.Credential
+	rank := 0
 	for i := range e.Credentials {
 		c := &e.Credentials[i]
-		r := 1 // a cookie
+		if c.Fingerprint == "" && c.JWT == nil {
+			continue
+		}
+		r := 0
 		switch {
 		case c.Location == "header" && c.JWT != nil && c.JWT.Sub != "":
-			p := "jwt:" + c.JWT.Sub
-			if c.JWT.Iss != "" {
-				p += "@" + c.JWT.Iss
-			}
-			return p
+			return c
 		case c.Location == "header" || c.Location == "query" || c.Location == "userinfo":
 			r = 2
 		case c.Location == "cookie" && c.Scheme == "cookie":
-			// a request cookie
+			r = 1 // a request cookie
 		default:
 			continue // "session": a Set-Cookie of the response, not the caller's
 		}
 		if r > rank && c.Fingerprint != "" {
-			best, rank = c.Scheme+":"+c.Fingerprint, r
+			best, rank = c, r
 		}
 	}
 	return best
+}
+
+// Principal is who the request authenticates as (Credential): the
+// unverified JWT's subject with its issuer (`jwt:sub@iss`), else the
+// credential's scheme and keyed fingerprint (`scheme:fingerprint`); ""
+// for an unauthenticated request.
+func Principal(e *flow.Exchange) string {
+	c := Credential(e)
+	switch {
+	case c == nil:
+		return ""
+	case c.JWT != nil && c.JWT.Sub != "" && c.Location == "header":
+		p := "jwt:" + c.JWT.Sub
+		if c.JWT.Iss != "" {
+			p += "@" + c.JWT.Iss
+		}
+		return p
+	}
+	return c.Scheme + ":" + c.Fingerprint
 }
 
 // User is the user name a request tries to authenticate as, when it says:
