@@ -20,6 +20,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/apitap/apitap/internal/pcapgen"
 	"github.com/apitap/apitap/internal/testutil"
@@ -114,6 +115,11 @@ func BenchmarkPipeline(b *testing.B) {
 		if s := os.Getenv("APITAP_BENCH_BATCH"); s != "" {
 			fmt.Sscan(s, &cfg.Kafka.BatchRecords)
 		}
+		if s := os.Getenv("APITAP_BENCH_FETCH_WAIT"); s != "" {
+			if d, err := time.ParseDuration(s); err == nil {
+				cfg.Kafka.MaxWait = d
+			}
+		}
 		if s := os.Getenv("APITAP_BENCH_CH_COMPRESSION"); s != "" {
 			cfg.ClickHouse.Compression = s
 		}
@@ -135,7 +141,11 @@ func BenchmarkPipeline(b *testing.B) {
 		done := make(chan error, 1)
 		ins1 := count(b, conn, "SELECT value FROM system.events WHERE event = 'InsertQuery'")
 		t1, cpu1, ch1, br1 := time.Now(), selfCPU(), procCPU(chPid), brokerCPU()
-		go func() { done <- analyze(ctx, cfg, zap.NewNop(), nil) }()
+		// kafka-go's debug lines, to count its fetches that timed out
+		// while the partition reader waited for the consumer (each is a
+		// fetch response thrown away and fetched again).
+		core, logs := observer.New(zap.DebugLevel)
+		go func() { done <- analyze(ctx, cfg, zap.New(core), nil) }()
 		var tFirst time.Time // the first rows are visible
 		var nFirst, peakHeap uint64
 		heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -182,6 +192,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(x/(sensorDur+analyzerDur).Seconds(), "e2e_rec/s")
 		b.ReportMetric(float64(cpu.Microseconds())/x, "analyzer_cpu-µs/rec")
 		b.ReportMetric(float64(inserts), "inserts")
+		b.ReportMetric(float64(logs.FilterMessageSnippet("no messages received from kafka within the allocated time").Len()), "fetch_timeouts")
 		if chPid > 0 {
 			b.ReportMetric(float64(ch.Microseconds())/x, "clickhouse_cpu-µs/rec")
 		}
