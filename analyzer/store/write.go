@@ -265,25 +265,12 @@ func fill[T, R any](b driver.Batch, i int, buf *[]T, rs []*analyzer.Result, rows
 	return nil
 }
 
-// fillArrays appends f of every row to the Array column i row by row: the
-// driver's whole-column Append of [][]string goes through reflection and
-// allocates per element, its AppendRow of a []string does not.
-func fillArrays[R any](b driver.Batch, i int, rs []*analyzer.Result, rows func(*analyzer.Result) []R, f func(*R) []string) error {
-	col := b.Column(i)
-	for _, r := range rs {
-		rows := rows(r)
-		for k := range rows {
-			if err := col.AppendRow(f(&rows[k])); err != nil {
-				return fmt.Errorf("column %d: %w", i, err)
-			}
-		}
-	}
-	return nil
-}
-
-// fillRows appends row by row: for the endpoints table's few rows the
-// driver's per-row path is simpler than one more scratch type.
-func fillRows[R any](b driver.Batch, i int, rs []*analyzer.Result, rows func(*analyzer.Result) []R, f func(*R) any) error {
+// fillRows appends f of every row to column i row by row. The Array
+// columns use it because the driver's whole-column Append of [][]string
+// goes through reflection and allocates per element (its AppendRow of a
+// []string does not); the endpoints table's few rows because the per-row
+// path is simpler than one more scratch type.
+func fillRows[R, V any](b driver.Batch, i int, rs []*analyzer.Result, rows func(*analyzer.Result) []R, f func(*R) V) error {
 	col := b.Column(i)
 	for _, r := range rs {
 		rows := rows(r)
@@ -330,14 +317,14 @@ func appendExchanges(b driver.Batch, rows []*analyzer.Result, sc *scratch) error
 		fill(b, 11, &sc.strs, rows, x, func(r *exchange) string { return r.Host }),
 		fill(b, 12, &sc.strs, rows, x, func(r *exchange) string { return r.Method }),
 		fill(b, 13, &sc.strs, rows, x, func(r *exchange) string { return r.Endpoint }),
-		fillArrays(b, 14, rows, x, func(r *exchange) []string { return r.QueryKeys }),
+		fillRows(b, 14, rows, x, func(r *exchange) []string { return r.QueryKeys }),
 		fill(b, 15, &sc.u16, rows, x, func(r *exchange) uint16 { return r.Status }),
 		fill(b, 16, &sc.u64, rows, x, func(r *exchange) uint64 { return r.RequestBytes }),
 		fill(b, 17, &sc.u64, rows, x, func(r *exchange) uint64 { return r.ResponseBytes }),
 		fill(b, 18, &sc.strs, rows, x, func(r *exchange) string { return r.RequestType }),
 		fill(b, 19, &sc.strs, rows, x, func(r *exchange) string { return r.ResponseType }),
 		fill(b, 20, &sc.u32, rows, x, func(r *exchange) uint32 { return r.LatencyMicros }),
-		fillArrays(b, 21, rows, x, func(r *exchange) []string { return r.Flags }),
+		fillRows(b, 21, rows, x, func(r *exchange) []string { return r.Flags }),
 	)
 }
 
@@ -363,11 +350,11 @@ func appendEndpoints(b driver.Batch, rows []*analyzer.Result, sc *scratch) error
 		fill(b, 12, &sc.u64, rows, x, func(r *endpoint) uint64 { return r.Clients }),
 		fillRows(b, 13, rows, x, func(r *endpoint) any { return nonNil(r.StatusCodes) }),
 		fillRows(b, 14, rows, x, func(r *endpoint) any { return nonNil(r.StatusCounts) }),
-		fillArrays(b, 15, rows, x, func(r *endpoint) []string { return r.Auth }),
+		fillRows(b, 15, rows, x, func(r *endpoint) []string { return r.Auth }),
 		fill(b, 16, &sc.strs, rows, x, func(r *endpoint) string { return r.Params }),
 		fillRows(b, 17, rows, x, func(r *endpoint) any { return string(r.StateBlob) }),
 		fill(b, 18, &sc.u64, rows, x, func(r *endpoint) uint64 { return r.Version }),
-		fillArrays(b, 19, rows, x, func(r *endpoint) []string { return nonNil(r.PIITypes) }),
+		fillRows(b, 19, rows, x, func(r *endpoint) []string { return nonNil(r.PIITypes) }),
 	)
 }
 

@@ -1,12 +1,9 @@
 package kafka
 
 import (
-	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +15,7 @@ import (
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/pcapgen"
 	"github.com/apitap/apitap/internal/pcaptest"
+	"github.com/apitap/apitap/internal/testutil"
 	"github.com/apitap/apitap/schema/codec"
 )
 
@@ -31,30 +29,8 @@ func benchBroker(tb testing.TB) []string { return childBroker(tb, "^$", brokerEn
 // the env assignment, see TestMain), pinned to one core, and returns the
 // addresses it prints; the broker exits when its stdin closes.
 func childBroker(b testing.TB, run, env string) []string {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.bench=^$")
-	cmd.Env = append(os.Environ(), env, "GOMAXPROCS=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	return strings.Split(strings.TrimSpace(line), ",")
+	addrs, _ := testutil.Child(b, run, env, "GOMAXPROCS=1")
+	return addrs
 }
 
 func cpuTime() time.Duration {

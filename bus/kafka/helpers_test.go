@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/testutil"
 )
 
 const testTopic = "apitap.test"
@@ -43,8 +43,7 @@ func serveBroker(partitions string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println(strings.Join(c.ListenAddrs(), ","))
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testutil.ChildServe(c.ListenAddrs())
 	c.Close()
 }
 

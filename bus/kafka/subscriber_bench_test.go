@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -19,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/apitap/apitap/internal/testutil"
 	"github.com/apitap/apitap/schema/codec"
 )
 
@@ -94,8 +94,7 @@ func TestSyntheticBroker(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println(strings.Join(c.ListenAddrs(), ","))
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testutil.ChildServe(c.ListenAddrs())
 	c.Close()
 	os.Exit(0)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -220,8 +218,7 @@ func TestBenchBroker(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println(strings.Join(c.ListenAddrs(), ","))
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testutil.ChildServe(c.ListenAddrs())
 	c.Close()
 	os.Exit(0)
 }
@@ -230,29 +227,7 @@ func TestBenchBroker(t *testing.T) {
 // addresses and process id; it stops when the benchmark ends.
 func benchBroker(b *testing.B, topic string) ([]string, int) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchBroker$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), benchBrokerEnv+"="+topic)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	return strings.Split(strings.TrimSpace(line), ","), cmd.Process.Pid
+	return testutil.Child(b, "^TestBenchBroker$", benchBrokerEnv+"="+topic)
 }
 
 func selfCPU() time.Duration {
