@@ -69,6 +69,10 @@ type Config struct {
 	// a mostly authenticated public page makes a few; an attacker using
 	// a broken access control makes many).
 	UnauthMinEvents int `yaml:"unauth_min_events"`
+	// UnauthPublicClients: an endpoint that answered the unauthenticated
+	// requests of this many distinct clients with 2xx is public, and gets
+	// no unauthenticated_access findings. Default 3 (2..1000).
+	UnauthPublicClients int `yaml:"unauth_public_clients"`
 
 	// ExfilFactor and ExfilMinBytes: response bytes one client pulls from
 	// an endpoint in a window above this many times the endpoint's p99 of
@@ -113,7 +117,7 @@ func DefaultConfig() Config {
 		BOLAMinIDs: 50, BOLAMinDenied: 0.3,
 		LoginPaths:       []string{"login", "signin", "sign-in", "logon", "authenticate", "token", "session", "sessions", "oauth"},
 		StuffingMinUsers: 15, BruteMinAttempts: 15, LoginMinFailure: 0.6,
-		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95, UnauthMinEvents: 10,
+		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95, UnauthMinEvents: 10, UnauthPublicClients: 3,
 		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 10000, ReconMinPaths: 30,
 		AdminPaths:    []string{"admin", "internal", "manage", "management", "debug", "actuator", "sudo", "superuser", "root", "console"},
 		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20,
@@ -153,6 +157,9 @@ func (c Config) Validate() error {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("anomaly.%s must be >= 1", name))
 		}
+	}
+	if c.UnauthPublicClients < 2 || c.UnauthPublicClients > 1000 {
+		errs = append(errs, errors.New("anomaly.unauth_public_clients must be in [2, 1000]"))
 	}
 	if c.ExfilMinBytes < 1 {
 		errs = append(errs, errors.New("anomaly.exfil_min_bytes must be >= 1"))

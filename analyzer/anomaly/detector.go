@@ -87,6 +87,9 @@ type endpoint struct {
 	seen429         bool
 	owners          map[uint64]uint64 // object id -> principal that got it first (2xx)
 	admin, login    bool
+	// anon: distinct clients whose unauthenticated requests it answered
+	// 2xx, up to unauth_public_clients of them (then it is public).
+	anon []netip.Addr
 	// 401/403 and 5xx answers over a sliding minute, for bursts
 	fails, errs rate60
 }
@@ -532,6 +535,9 @@ func (d *Detector) privilege(ev *Event, ek epKey, ep *endpoint, a *actor) {
 
 func (d *Detector) unauthenticated(ev *Event, ek epKey, ep *endpoint) {
 	ok := ev.Status >= 200 && ev.Status < 300
+	if !ev.Authenticated && ok && len(ep.anon) < d.cfg.UnauthPublicClients && !slices.Contains(ep.anon, ev.Client) {
+		ep.anon = append(ep.anon, ev.Client)
+	}
 	if !ev.Authenticated && ok && ev.RespBytes > 0 && ep.requests >= uint64(d.cfg.UnauthMinHistory) &&
 		float64(ep.authd) >= d.cfg.UnauthMinShare*float64(ep.requests) {
 		if e := d.raise(UnauthenticatedAccess, ev, ek, true, ev.Time, 0); e.refresh(ev.Time, false) {

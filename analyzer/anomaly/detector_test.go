@@ -364,3 +364,42 @@ func TestUnauthMinEvents(t *testing.T) {
 		t.Fatal("not reported after 10 unauthenticated answers")
 	}
 }
+
+// An endpoint that answers the unauthenticated requests of several
+// clients is public: a visitor with many anonymous answers there is not
+// broken access control (a scenario run flagged two anonymous shoppers of
+// a product page most users view logged in, with 11 and 13 answers).
+func TestUnauthPublicEndpoint(t *testing.T) {
+	run := func(cfg Config, visitors int) bool {
+		d, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := t0
+		for i := range 50 { // the endpoint's baseline: always authenticated
+			d.Observe(&Event{Time: at.Add(time.Duration(i) * time.Second), Client: ip(1), Host: "h", Method: "GET",
+				Path: "/products/{id}", Status: 200, RespBytes: 100, Authenticated: true, Principal: "p"})
+		}
+		at = at.Add(time.Minute)
+		for v := range visitors { // other anonymous visitors, one page each
+			at = at.Add(time.Second)
+			d.Observe(&Event{Time: at, Client: ip(100 + v), Host: "h", Method: "GET", Path: "/products/{id}", Status: 200, RespBytes: 100})
+		}
+		for range 15 {
+			at = at.Add(time.Second)
+			d.Observe(&Event{Time: at, Client: ip(200), Host: "h", Method: "GET", Path: "/products/{id}", Status: 200, RespBytes: 100})
+		}
+		return has(d.Findings(false), UnauthenticatedAccess, ip(200).String())
+	}
+	if !run(DefaultConfig(), 1) {
+		t.Fatal("one other anonymous visitor: the endpoint is not public yet, the 15 answers are a finding")
+	}
+	if run(DefaultConfig(), 2) {
+		t.Fatal("three anonymous clients answered 2xx: the endpoint is public, no finding")
+	}
+	cfg := DefaultConfig()
+	cfg.UnauthPublicClients = 10
+	if !run(cfg, 2) {
+		t.Fatal("unauth_public_clients 10: three anonymous clients do not make the endpoint public")
+	}
+}

@@ -168,8 +168,20 @@ func (d *Detector) Findings(dueOnly bool) []Finding {
 // reportable: an episode held back until it has enough events (an
 // unauthenticated_access episode needs UnauthMinEvents; it stays dirty, so
 // it is reported once it has them).
+//
+// An endpoint that answered the unauthenticated requests of
+// unauth_public_clients distinct clients is public (a catalogue, a
+// search most visitors use logged in): its unauthenticated_access
+// episodes are not reported. Broken access control is one caller getting
+// what everybody else needs credentials for.
 func (d *Detector) reportable(e *episode) bool {
-	return e.key.typ != UnauthenticatedAccess || e.count >= uint64(d.cfg.UnauthMinEvents)
+	if e.key.typ != UnauthenticatedAccess {
+		return true
+	}
+	if ep := d.eps[e.key.ep]; ep != nil && len(ep.anon) >= d.cfg.UnauthPublicClients {
+		return false
+	}
+	return e.count >= uint64(d.cfg.UnauthMinEvents)
 }
 
 func (d *Detector) finding(e *episode) Finding {
