@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -11,8 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -518,8 +515,8 @@ func benchWrite(b *testing.B, compression string) {
 	for k := range r.Exchanges {
 		r.Exchanges[k].Sequence += uint64(batch)
 	}
-	srv := serverPid()
-	cpu0, srv0 := selfCPU(), procCPU(srv)
+	srv := testutil.ClickHousePid()
+	cpu0, srv0 := testutil.SelfCPU(), testutil.ProcCPU(srv)
 	b.ResetTimer()
 	for i := range b.N {
 		if i > 0 { // new records each time, as a live analyzer writes
@@ -540,44 +537,8 @@ func benchWrite(b *testing.B, compression string) {
 	// CPU per row: this process (building and encoding the columns,
 	// compressing) and, when its pid file is readable, the local server
 	// (decoding, sorting, writing the part; merges that run meanwhile).
-	b.ReportMetric(float64((selfCPU()-cpu0).Nanoseconds())/rows, "client-cpu-ns/row")
+	b.ReportMetric(float64((testutil.SelfCPU()-cpu0).Nanoseconds())/rows, "client-cpu-ns/row")
 	if srv > 0 {
-		b.ReportMetric(float64((procCPU(srv)-srv0).Nanoseconds())/rows, "server-cpu-ns/row")
+		b.ReportMetric(float64((testutil.ProcCPU(srv)-srv0).Nanoseconds())/rows, "server-cpu-ns/row")
 	}
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPU is the user + system CPU time of process pid (0 when unknown).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if pid <= 0 || err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')') // fields after the command name
-	if i < 0 {
-		return 0
-	}
-	fs := strings.Fields(string(b[i+1:]))
-	if len(fs) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(fs[11], 10, 64)
-	st, _ := strconv.ParseInt(fs[12], 10, 64)
-	return time.Duration(u+st) * 10 * time.Millisecond // clock ticks of 1/100 s
-}
-
-// serverPid is the local ClickHouse server's pid (scripts/clickhouse.sh
-// writes the pid file), 0 if unknown.
-func serverPid() int {
-	b, err := os.ReadFile("/var/run/clickhouse-server/clickhouse-server.pid")
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }

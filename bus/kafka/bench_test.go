@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,12 +30,6 @@ func benchBroker(tb testing.TB) []string { return childBroker(tb, "^$", brokerEn
 func childBroker(b testing.TB, run, env string) []string {
 	addrs, _ := testutil.Child(b, run, env, "GOMAXPROCS=1")
 	return addrs
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchExchanges are 4096 synthetic exchanges of ~1 KB of JSON over 64
@@ -186,7 +179,7 @@ func benchPublish(b *testing.B, comp string, exs []*flow.Exchange, enc func([]by
 
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0, t0 := testutil.SelfCPU(), time.Now()
 	const batch = 256
 	for i := 0; i < b.N; i += batch {
 		n := min(batch, b.N-i)
@@ -203,7 +196,7 @@ func benchPublish(b *testing.B, comp string, exs []*flow.Exchange, enc func([]by
 	if err := p.Close(ctx); err != nil {
 		b.Fatal(err)
 	}
-	wall, cpu := time.Since(t0), cpuTime()-cpu0
+	wall, cpu := time.Since(t0), testutil.SelfCPU()-cpu0
 	b.StopTimer()
 	if st := p.Stats(); st.Written-base != uint64(b.N) {
 		b.Fatalf("written %d of %d: %+v", st.Written-base, b.N, st)
@@ -308,7 +301,7 @@ func BenchmarkFranzGoProduce(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0, t0 := cpuTime(), time.Now()
+			cpu0, t0 := testutil.SelfCPU(), time.Now()
 			const batch = 256
 			ctx := context.Background()
 			for i := 0; i < b.N; i += batch {
@@ -329,7 +322,7 @@ func BenchmarkFranzGoProduce(b *testing.B) {
 			if err := cl.Flush(ctx); err != nil {
 				b.Fatal(err)
 			}
-			wall, cpu := time.Since(t0), cpuTime()-cpu0
+			wall, cpu := time.Since(t0), testutil.SelfCPU()-cpu0
 			b.StopTimer()
 			if failed.Load() != 0 {
 				b.Fatalf("%d records failed", failed.Load())

@@ -10,9 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +65,7 @@ func BenchmarkPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	chPid := clickHousePid()
+	chPid := testutil.ClickHousePid()
 	// `apitap sensor` sets its own GC target (gc_percent) and soft memory
 	// limit (memory_limit_mib) for the process; the analyzer runs with the
 	// runtime's (GOGC, GOMEMLIMIT), as `apitap analyzer` does.
@@ -88,7 +86,7 @@ func BenchmarkPipeline(b *testing.B) {
 		} else {
 			var pid int
 			brokers, pid = benchBroker(b, topic)
-			brokerCPU = func() time.Duration { return procCPU(pid) }
+			brokerCPU = func() time.Duration { return testutil.ProcCPU(pid) }
 		}
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), []string{"migrate", "--clickhouse", dsn, "--log-level", "error"}, &out, &errb); err != nil {
@@ -138,7 +136,7 @@ func BenchmarkPipeline(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		ins1 := count(b, conn, "SELECT value FROM system.events WHERE event = 'InsertQuery'")
-		t1, cpu1, ch1, br1 := time.Now(), selfCPU(), procCPU(chPid), brokerCPU()
+		t1, cpu1, ch1, br1 := time.Now(), testutil.SelfCPU(), testutil.ProcCPU(chPid), brokerCPU()
 		// kafka-go's debug lines, to count its fetches that timed out
 		// while the partition reader waited for the consumer (each is a
 		// fetch response thrown away and fetched again).
@@ -165,7 +163,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		analyzerDur := time.Since(t1)
 		sustainedDur := time.Since(tFirst)
-		cpu, ch, br := selfCPU()-cpu1, procCPU(chPid)-ch1, brokerCPU()-br1
+		cpu, ch, br := testutil.SelfCPU()-cpu1, testutil.ProcCPU(chPid)-ch1, brokerCPU()-br1
 		inserts := count(b, conn, "SELECT value FROM system.events WHERE event = 'InsertQuery'") - ins1
 		if os.Getenv("APITAP_BENCH_CPUPROFILE") != "" {
 			pprof.StopCPUProfile()
@@ -228,46 +226,4 @@ func TestBenchBroker(t *testing.T) {
 func benchBroker(b *testing.B, topic string) ([]string, int) {
 	b.Helper()
 	return testutil.Child(b, "^TestBenchBroker$", benchBrokerEnv+"="+topic)
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procCPU is the user + system CPU time of process pid (0 when unknown),
-// from /proc/pid/stat.
-func procCPU(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which is in parentheses): state is
-	// field 3, utime 14, stime 15 (clock ticks of 1/100 s on Linux).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	fs := strings.Fields(string(b[i+1:]))
-	if len(fs) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(fs[11], 10, 64)
-	s, _ := strconv.ParseInt(fs[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
-}
-
-// clickHousePid is the local ClickHouse server's process id, 0 if unknown
-// (scripts/clickhouse.sh writes the pid file).
-func clickHousePid() int {
-	b, err := os.ReadFile("/var/run/clickhouse-server/clickhouse-server.pid")
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
