@@ -29,6 +29,7 @@ import (
 	"github.com/apitap/apitap/analyzer/exposure"
 	"github.com/apitap/apitap/analyzer/inventory"
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/freelist"
 	"github.com/apitap/apitap/schema/codec"
 )
 
@@ -150,7 +151,7 @@ type Analyzer struct {
 	retry *Batch     // Consume: the batch whose Store failed, for its retry
 
 	fmu  sync.Mutex // the recycled batches
-	free []*Batch
+	free freelist.List[Batch]
 
 	batches, exchanges, losses, lost, replays, sinkErrs, stateErrs atomic.Uint64
 }
@@ -163,13 +164,7 @@ const maxFreeBatches = 2
 func (a *Analyzer) newBatch() *Batch {
 	a.fmu.Lock()
 	defer a.fmu.Unlock()
-	if n := len(a.free); n > 0 {
-		b := a.free[n-1]
-		a.free[n-1] = nil
-		a.free = a.free[:n-1]
-		return b
-	}
-	return new(Batch)
+	return a.free.Get()
 }
 
 // recycle keeps b's row slices for a later batch, without what they point
@@ -184,9 +179,7 @@ func (a *Analyzer) recycle(b *Batch) {
 	*b = Batch{res: *r}
 	a.fmu.Lock()
 	defer a.fmu.Unlock()
-	if len(a.free) < maxFreeBatches {
-		a.free = append(a.free, b)
-	}
+	a.free.Put(b)
 }
 
 // New returns an Analyzer writing to set.Sinks. It loads the specs.
@@ -235,7 +228,8 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 		set.Logger.Info("spec loaded", zap.String("file", sp.File), zap.String("title", sp.Title),
 			zap.Int("operations", len(sp.Operations)), zap.Strings("hosts", sp.Hosts), zap.Int("warnings", len(sp.Warnings)))
 	}
-	a := &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, det: det, idn: idn, hosts: map[string]time.Time{}, rows: newRowStrings()}
+	a := &Analyzer{cfg: cfg, set: set, inv: inv, exp: en, det: det, idn: idn, hosts: map[string]time.Time{}, rows: newRowStrings(),
+		free: freelist.New[Batch](maxFreeBatches)}
 	if en != nil {
 		a.feat = newFeatures(en.Workers())
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/analyzer"
+	"github.com/apitap/apitap/internal/freelist"
 )
 
 // Store is the ClickHouse analyzer.Sink. Its methods are safe for
@@ -28,7 +29,7 @@ type Store struct {
 	// scratches are the idle scratches of past writes (at most
 	// maxScratches), kept across garbage collections for their buffers.
 	scratchMu sync.Mutex
-	scratches []*scratch
+	scratches freelist.List[scratch]
 
 	stats struct {
 		rows                     [numTables]atomic.Uint64
@@ -108,7 +109,7 @@ func Open(ctx context.Context, cfg Config, log *zap.Logger) (*Store, error) {
 		conn.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: log, conn: conn, db: db, version: version, caps: caps}
+	s := &Store{cfg: cfg, log: log, conn: conn, db: db, version: version, caps: caps, scratches: freelist.New[scratch](maxScratches)}
 	for t := range numTables {
 		name := tableNames[t] // in cluster mode the Distributed table
 		s.queries[t] = "INSERT INTO " + quoteIdent(db) + "." + quoteIdent(name) +

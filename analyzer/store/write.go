@@ -217,22 +217,14 @@ const maxScratches = 2
 func (s *Store) getScratch() *scratch {
 	s.scratchMu.Lock()
 	defer s.scratchMu.Unlock()
-	if n := len(s.scratches); n > 0 {
-		sc := s.scratches[n-1]
-		s.scratches[n-1] = nil
-		s.scratches = s.scratches[:n-1]
-		return sc
-	}
-	return new(scratch)
+	return s.scratches.Get()
 }
 
 func (s *Store) putScratch(sc *scratch) {
 	clear(sc.strs[:cap(sc.strs)]) // keep no caller's strings alive
 	s.scratchMu.Lock()
 	defer s.scratchMu.Unlock()
-	if len(s.scratches) < maxScratches {
-		s.scratches = append(s.scratches, sc)
-	}
+	s.scratches.Put(sc)
 }
 
 // scratch holds one reusable slice per Go column type: the driver copies a

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/freelist"
 	"github.com/apitap/apitap/sensor/decode"
 	"github.com/apitap/apitap/sensor/http1"
 	"github.com/apitap/apitap/sensor/tcp"
@@ -76,7 +77,7 @@ type Factory struct {
 	resp half // scratch: the response being turned into a record
 
 	freeConns []*conn
-	freeReqs  []*pendingReq
+	freeReqs  freelist.List[pendingReq]
 
 	// tq lists every live pending request of every connection in arrival
 	// order (intrusive, doubly linked), so Advance only looks at the head.
@@ -103,10 +104,11 @@ func NewFactory(cfg Config, emit func(*flow.Exchange)) *Factory {
 		emit = func(*flow.Exchange) {}
 	}
 	f := &Factory{
-		cfg:     cfg,
-		emit:    emit,
-		timeout: int64(cfg.ResponseTimeout),
-		maxBody: cfg.Limits.MaxBodyBytes,
+		cfg:      cfg,
+		emit:     emit,
+		timeout:  int64(cfg.ResponseTimeout),
+		maxBody:  cfg.Limits.MaxBodyBytes,
+		freeReqs: freelist.New[pendingReq](maxFreeReqs),
 	}
 	f.red = newRedactor(&f.cfg, &f.st)
 	f.mask = newMasker(&f.cfg, &f.red, &f.st)
@@ -235,24 +237,14 @@ func (f *Factory) tqRemove(pr *pendingReq) {
 	pr.size = 0
 }
 
-func (f *Factory) getReq() *pendingReq {
-	if n := len(f.freeReqs); n > 0 {
-		pr := f.freeReqs[n-1]
-		f.freeReqs[n-1] = nil
-		f.freeReqs = f.freeReqs[:n-1]
-		return pr
-	}
-	return new(pendingReq)
-}
+func (f *Factory) getReq() *pendingReq { return f.freeReqs.Get() }
 
 func (f *Factory) putReq(pr *pendingReq) {
 	f.tqRemove(pr)
 	pr.half.reset()
 	pr.c, pr.ghost, pr.pipelined, pr.expect100 = nil, false, false, false
 	pr.info = pr.info[:0]
-	if len(f.freeReqs) < maxFreeReqs {
-		f.freeReqs = append(f.freeReqs, pr)
-	}
+	f.freeReqs.Put(pr)
 }
 
 func (f *Factory) putConn(c *conn) {
