@@ -15,6 +15,7 @@ package analyzer
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -31,6 +32,7 @@ import (
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/freelist"
 	"github.com/apitap/apitap/schema/codec"
+	"github.com/apitap/apitap/sensor/exchange"
 )
 
 // Config is the analyzer's configuration (YAML key "analyzer").
@@ -197,6 +199,12 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One fingerprint key for PII values and JWT subjects; random per
+	// process unless configured (sensitive.fingerprint_key).
+	if len(cfg.Sensitive.FingerprintKey) == 0 {
+		cfg.Sensitive.FingerprintKey = make(exchange.Key, 32)
+		_, _ = rand.Read(cfg.Sensitive.FingerprintKey)
+	}
 	var en *exposure.Engine
 	if cfg.Sensitive.Enabled || cfg.Anomaly.Enabled {
 		if en, err = exposure.NewEngine(cfg.Sensitive); err != nil {
@@ -212,7 +220,7 @@ func New(cfg Config, set Settings) (*Analyzer, error) {
 		if det, err = anomaly.New(cfg.Anomaly); err != nil {
 			return nil, err
 		}
-		if idn, err = anomaly.NewIdentity(cfg.Anomaly.TrustedProxies); err != nil {
+		if idn, err = anomaly.NewIdentity(cfg.Anomaly, cfg.Sensitive.FingerprintKey); err != nil {
 			return nil, err
 		}
 		// The detector's per-endpoint baselines live in the endpoint's

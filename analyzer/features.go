@@ -99,7 +99,7 @@ func (a *Analyzer) observe(i int) {
 	ft := &a.feat.out[i]
 	ev := &a.feat.ev
 	k := a.keys[i]
-	principal := anomaly.Principal(e)
+	principal := a.idn.Principal(e)
 	*ev = anomaly.Event{Time: inventory.Time(e), Client: a.idn.Client(e), Principal: principal,
 		Host: k.Host, Method: k.Method, Path: k.Path, Operation: k.Operation, RawPath: e.PathDecoded,
 		Status: e.Status, User: ft.user, Authenticated: principal != "", RespBytes: e.Response.WireBytes,

@@ -44,7 +44,8 @@ type Alert struct {
 	Method     string `json:"method,omitempty"`
 	Endpoint   string `json:"endpoint,omitempty"` // the route template
 	ClientIP   string `json:"client_ip,omitempty"`
-	// Principal is the caller's keyed fingerprint or its JWT sub@iss,
+	// Principal is the caller's keyed fingerprint (a JWT caller's
+	// jwt:fp:<hex>@iss; its sub@iss only with anomaly.jwt_subjects raw),
 	// never a raw credential.
 	Principal    string `json:"principal,omitempty"`
 	Location     string `json:"location,omitempty"`

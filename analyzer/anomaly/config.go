@@ -18,6 +18,13 @@ type Config struct {
 	// X-Forwarded-For / Forwarded / X-Real-IP name the real client.
 	// Default none: the network client is the packet's source address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// JWTSubjects is how a JWT caller's subject appears in findings,
+	// alerts and the run's files: "fingerprint", its keyed fingerprint
+	// under sensitive.fingerprint_key (`jwt:fp:<32 hex>@iss`), or "raw",
+	// the subject itself (`jwt:sub@iss`). A subject is a user name, an
+	// e-mail address or a user id: personal data, so raw is an opt-in.
+	// Default "fingerprint".
+	JWTSubjects string `yaml:"jwt_subjects"`
 	// Window is the detection window (capture time). Default 5m.
 	Window time.Duration `yaml:"window"`
 	// EpisodeGap is how long an episode may be quiet before it ends; the
@@ -111,9 +118,15 @@ type Config struct {
 	MaxDistinct int `yaml:"max_distinct"`
 }
 
+// The values of Config.JWTSubjects.
+const (
+	SubjectFingerprint = "fingerprint"
+	SubjectRaw         = "raw"
+)
+
 // DefaultConfig returns the defaults stated on Config.
 func DefaultConfig() Config {
-	return Config{Enabled: true, Window: 5 * time.Minute, EpisodeGap: 15 * time.Minute, ReportEvery: time.Minute,
+	return Config{Enabled: true, JWTSubjects: SubjectFingerprint, Window: 5 * time.Minute, EpisodeGap: 15 * time.Minute, ReportEvery: time.Minute,
 		BOLAMinIDs: 50, BOLAMinDenied: 0.3,
 		LoginPaths:       []string{"login", "signin", "sign-in", "logon", "authenticate", "token", "session", "sessions", "oauth"},
 		StuffingMinUsers: 15, BruteMinAttempts: 15, LoginMinFailure: 0.6,
@@ -160,6 +173,9 @@ func (c Config) Validate() error {
 	}
 	if c.UnauthPublicClients < 2 || c.UnauthPublicClients > 1000 {
 		errs = append(errs, errors.New("anomaly.unauth_public_clients must be in [2, 1000]"))
+	}
+	if c.JWTSubjects != SubjectFingerprint && c.JWTSubjects != SubjectRaw {
+		errs = append(errs, fmt.Errorf("anomaly.jwt_subjects: %q is neither %q nor %q", c.JWTSubjects, SubjectFingerprint, SubjectRaw))
 	}
 	if c.ExfilMinBytes < 1 {
 		errs = append(errs, errors.New("anomaly.exfil_min_bytes must be >= 1"))

@@ -1,6 +1,11 @@
 package anomaly
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
 	"net/netip"
 	"strings"
 
@@ -8,18 +13,72 @@ import (
 )
 
 // Identity resolves who called: the network client and the principal.
+// Principal is not safe for concurrent use (the analyzer calls it from its
+// one observing goroutine).
 type Identity struct {
 	trusted []netip.Prefix
+	raw     bool      // Config.JWTSubjects == SubjectRaw
+	mac     hash.Hash // HMAC-SHA256 under the fingerprint key
+	sum     []byte
+	subs    map[subject]string // principal of a JWT subject, bounded by maxSubjects
 }
 
-// NewIdentity returns an Identity trusting the given proxies (CIDRs or
-// addresses).
-func NewIdentity(trustedProxies []string) (*Identity, error) {
-	p, err := parsePrefixes(trustedProxies)
+type subject struct{ sub, iss string }
+
+// maxSubjects bounds the cache of subject fingerprints: one HMAC per new
+// subject instead of one per exchange. A full cache is cleared.
+const maxSubjects = 1 << 16
+
+// SubjectDomain is the prefix under which a JWT subject is fingerprinted:
+// HMAC-SHA256(key, "jwt-sub" ‖ 0 ‖ sub), the first 16 bytes in hex. The
+// prefix keeps a subject's fingerprint apart from a PII value's.
+const SubjectDomain = "jwt-sub"
+
+// NewIdentity returns an Identity trusting cfg.TrustedProxies (CIDRs or
+// addresses) and naming JWT subjects as cfg.JWTSubjects says. key is the
+// fingerprint key (sensitive.fingerprint_key); it may be empty only with
+// raw subjects.
+func NewIdentity(cfg Config, key []byte) (*Identity, error) {
+	p, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{trusted: p}, nil
+	id := &Identity{trusted: p, raw: cfg.JWTSubjects == SubjectRaw}
+	if !id.raw {
+		if len(key) == 0 {
+			return nil, errors.New("anomaly: fingerprinted JWT subjects need a fingerprint key")
+		}
+		id.mac = hmac.New(sha256.New, key)
+		id.subs = map[subject]string{}
+	}
+	return id, nil
+}
+
+// Principal is who the request authenticates as, as findings and alerts
+// name it: Principal(e), except that a JWT caller's subject is replaced by
+// its keyed fingerprint (`jwt:fp:<hex>@iss`) unless raw subjects were
+// configured.
+func (id *Identity) Principal(e *flow.Exchange) string {
+	c := Credential(e)
+	if c == nil || id.raw || c.JWT == nil || c.JWT.Sub == "" || c.Location != "header" {
+		return principalOf(c)
+	}
+	k := subject{c.JWT.Sub, c.JWT.Iss}
+	if p, ok := id.subs[k]; ok {
+		return p
+	}
+	if len(id.subs) >= maxSubjects {
+		clear(id.subs)
+	}
+	id.mac.Reset()
+	id.mac.Write([]byte(SubjectDomain))
+	id.mac.Write([]byte{0})
+	id.mac.Write([]byte(k.sub))
+	id.sum = id.mac.Sum(id.sum[:0])
+	p := jwtPrincipal("fp:"+hex.EncodeToString(id.sum[:16]), k.iss)
+	// The keys may point into a decoded message: keep copies only.
+	id.subs[subject{strings.Clone(k.sub), strings.Clone(k.iss)}] = p
+	return p
 }
 
 func (id *Identity) isTrusted(a netip.Addr) bool {
@@ -134,20 +193,25 @@ func Credential(e *flow.Exchange) *flow.Credential {
 // Principal is who the request authenticates as (Credential): the
 // unverified JWT's subject with its issuer (`jwt:sub@iss`), else the
 // credential's scheme and keyed fingerprint (`scheme:fingerprint`); ""
-// for an unauthenticated request.
-func Principal(e *flow.Exchange) string {
-	c := Credential(e)
+// for an unauthenticated request. This is the raw form; what the
+// analyzer stores is Identity.Principal.
+func Principal(e *flow.Exchange) string { return principalOf(Credential(e)) }
+
+func principalOf(c *flow.Credential) string {
 	switch {
 	case c == nil:
 		return ""
 	case c.JWT != nil && c.JWT.Sub != "" && c.Location == "header":
-		p := "jwt:" + c.JWT.Sub
-		if c.JWT.Iss != "" {
-			p += "@" + c.JWT.Iss
-		}
-		return p
+		return jwtPrincipal(c.JWT.Sub, c.JWT.Iss)
 	}
 	return c.Scheme + ":" + c.Fingerprint
+}
+
+func jwtPrincipal(sub, iss string) string {
+	if iss != "" {
+		return "jwt:" + sub + "@" + iss
+	}
+	return "jwt:" + sub
 }
 
 // User is the user name a request tries to authenticate as, when it says:

@@ -78,10 +78,23 @@ func TestScenarioDetections(t *testing.T) {
 					t.Errorf("%s from %s (%s %s, %d requests) not found", a.Type, a.Client, a.Method, a.Path, a.Requests)
 				}
 			}
+			fpSubjects := 0
 			for _, m := range all {
 				if slices.Contains(truth.NormalIPs, fmt.Sprint(m["client_ip"])) {
 					t.Errorf("finding on a normal client: %v", m)
 				}
+				if strings.HasPrefix(fmt.Sprint(m["principal"]), "jwt:fp:") {
+					fpSubjects++
+				}
+				whole := fmt.Sprint(m)
+				for _, a := range truth.Attacks {
+					if a.Principal != "" && strings.Contains(whole, a.Principal) {
+						t.Errorf("finding names the JWT subject %q in clear: %v", a.Principal, m)
+					}
+				}
+			}
+			if fpSubjects == 0 {
+				t.Error("no finding names a JWT caller by its subject's fingerprint")
 			}
 			if hook != nil {
 				checkScenarioAlerts(t, hook.alerts(), &truth, all)
@@ -110,6 +123,11 @@ func checkScenarioAlerts(t *testing.T, got []alert.Alert, truth *scenario.Truth,
 		alerted[hit{a.Type, ""}] = true
 		if slices.Contains(truth.NormalIPs, a.ClientIP) {
 			t.Errorf("alert on a normal client: %+v", a)
+		}
+		for _, at := range truth.Attacks {
+			if at.Principal != "" && strings.Contains(a.Principal+a.Summary, at.Principal) {
+				t.Errorf("alert names the JWT subject %q in clear: %q", at.Principal, a.Principal)
+			}
 		}
 		if a.Revision != revs[a.ID]+1 {
 			t.Errorf("alert %s: revision %d after %d", a.ID, a.Revision, revs[a.ID])
