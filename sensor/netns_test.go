@@ -50,13 +50,15 @@ import (
 )
 
 const (
-	nsRoleEnv  = "APITAP_NETNS_ROLE" // "server" or "client": TestNamespaceHelper's job
-	nsOutEnv   = "APITAP_NETNS_OUT"  // where the client writes its ground truth
-	nsKeepEnv  = "APITAP_NETNS_KEEP" // a directory to keep the captures in (debugging)
-	nsAddr     = "127.0.0.1:8080"
-	nsPort     = 8080
-	nsWorkers  = 4 // client connections (one keep-alive connection each)
-	nsRequests = 400
+	nsRoleEnv   = "APITAP_NETNS_ROLE"  // "server" or "client": TestNamespaceHelper's job
+	nsOutEnv    = "APITAP_NETNS_OUT"   // where the client writes its ground truth
+	nsKeepEnv   = "APITAP_NETNS_KEEP"  // a directory to keep the captures in (debugging)
+	nsSeedsEnv  = "APITAP_NETNS_SEEDS" // damage seeds per drop variant (default nsDropSeeds)
+	nsDropSeeds = 2
+	nsAddr      = "127.0.0.1:8080"
+	nsPort      = 8080
+	nsWorkers   = 4 // client connections (one keep-alive connection each)
+	nsRequests  = 400
 )
 
 // TestNamespaceHelper is the server or the client of TestNamespaceCapture,
@@ -1028,13 +1030,23 @@ func TestNamespaceCapture(t *testing.T) {
 	// after it on the connection, which the sensor may only find by
 	// resynchronising) may be damaged, and then must say so; nothing may
 	// be wrong, and every other exchange must be exact.
-	for _, v := range []struct {
+	// Several seeds each: a rare pairing fault (a lost HEAD request
+	// whose answer swallowed the next responses) showed in ~1 of 40.
+	seeds := nsDropSeeds
+	if n, err := strconv.Atoi(os.Getenv(nsSeedsEnv)); err == nil && n > 0 {
+		seeds = n
+	}
+	type variant struct {
 		name string
 		o    encap.Options
-	}{
-		{"drop", encap.Options{Drop: 0.02, Seed: 1}},
-		{"drop+reorder+dup", encap.Options{Drop: 0.02, Reorder: 0.05, Dup: 0.05, Seed: 2}},
-	} {
+	}
+	var variants []variant
+	for i := range seeds {
+		seed := int64(i + 1)
+		variants = append(variants, variant{fmt.Sprintf("drop-%d", seed), encap.Options{Drop: 0.02, Seed: seed}},
+			variant{fmt.Sprintf("drop+reorder+dup-%d", seed), encap.Options{Drop: 0.02, Reorder: 0.05, Dup: 0.05, Seed: seed + 1000}})
+	}
+	for _, v := range variants {
 		path, est := rewrite(v.name, v.o)
 		if est.Dropped == 0 {
 			t.Fatalf("%s: nothing dropped (%+v)", v.name, est)

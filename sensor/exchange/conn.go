@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 
 	"github.com/apitap/apitap/flow"
@@ -43,6 +44,7 @@ type pendingReq struct {
 	// belongs to it and must not be paired with the next request.
 	ghost     bool
 	pipelined bool  // sent while an earlier request was unanswered
+	afterGap  bool  // request bytes were lost just before it: a request may be missing there
 	expect100 bool  // the request carried Expect: 100-continue
 	info      []int // 1xx statuses received for it
 	size      int64 // bytes accounted in Factory.pendingBytes while queued
@@ -87,6 +89,8 @@ type conn struct {
 	respResyncs    uint64   // the response parser's Stats().Resyncs when last looked at
 	respGapBytes   uint64   // the response parser's Stats().GapBytesOther when last looked at
 	respGapNext    bool     // bytes were lost between responses: flag the next one
+	reqGapBytes    uint64   // the request parser's Stats().GapBytesOther when last looked at
+	reqLost        bool     // request bytes were lost since the last request: the next one gets afterGap
 	sawResp        bool     // the response direction delivered bytes
 	firstDone      [2]bool  // by role: a message was delivered (midstream flag)
 	roleOf         [2]uint8 // by tcp.Dir
@@ -140,7 +144,7 @@ func (c *conn) init(info *tcp.ConnInfo) {
 	for i := range c.det {
 		c.det[i] = detector{buf: c.det[i].buf[:0], lineStart: true, budget: budget}
 	}
-	c.undetected, c.respTS = 0, 0
+	c.undetected, c.respTS, c.reqLost = 0, 0, false
 	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
 	c.orphans = c.orphans[:0] // End flushed them
 }
@@ -182,7 +186,14 @@ func (c *conn) Gap(dir tcp.Dir, n int, ts int64) {
 	switch c.mode {
 	case modeHTTP:
 		if !c.opaque {
-			c.parsers[c.roleOf[dir]].Gap(n, ts)
+			p := c.parsers[c.roleOf[dir]]
+			p.Gap(n, ts)
+			if c.roleOf[dir] == roleReq {
+				if g := p.Stats().GapBytesOther; g != c.reqGapBytes {
+					// Whole requests may have been in the lost bytes.
+					c.reqGapBytes, c.reqLost = g, true
+				}
+			}
 		}
 	case modeDetect:
 		// The bytes after a gap start anywhere: scan for a start line.
@@ -349,6 +360,7 @@ func (c *conn) startHTTP(dir tcp.Dir, kind http1.Kind) {
 	c.mode = modeHTTP
 	// Reset below zeroes the parser's stats.
 	c.respGap, c.respResyncs, c.respGapBytes, c.respGapNext = false, 0, 0, false
+	c.reqGapBytes = 0
 	f.st.httpConns.Add(1)
 	f.st.skippedBytes.Add(c.undetected)
 	c.undetected = 0
@@ -391,7 +403,7 @@ func (h *handler) RequestMethod() []byte {
 	if c.respGap {
 		// Mirror realign, with the time of the bytes being parsed as an
 		// upper bound of the response's start.
-		for i+1 < c.n && c.at(i+1).start <= c.respTS {
+		for i < c.n && c.nextStart(i) <= c.respTS {
 			i++
 		}
 	}
@@ -402,7 +414,20 @@ func (h *handler) RequestMethod() []byte {
 	if pr.start > c.respTS {
 		return nil // the response started before this request: not its answer
 	}
-	return pr.get(pr.method)
+	method := pr.get(pr.method)
+	if (c.respGap || pr.afterGap) && string(method) != "HEAD" && string(method) != "CONNECT" {
+		// Which request this response answers is a guess: after lost
+		// response bytes it may answer one whose response was expected
+		// earlier, after lost request bytes one that was lost. If that
+		// was a HEAD, its response declares a length it does not
+		// carry, and taking the guess would read the next responses as
+		// its body. Unknown, the parser looks at the bytes after the
+		// head instead. A guessed HEAD or CONNECT is kept: a wrong HEAD
+		// only skips a body (the parser resyncs on the next response),
+		// and a CONNECT's answer turns the connection into a tunnel.
+		return nil
+	}
+	return method
 }
 
 // checkResync arms realign when the response parser lost sync since the
@@ -461,6 +486,7 @@ func (c *conn) onRequest(m *http1.Message) {
 	}
 	c.firstDone[roleReq] = true
 	pr.pipelined = c.live > 0
+	pr.afterGap, c.reqLost = c.reqLost, false
 	// 1xx responses seen before this request was complete belong to it
 	// if they came after it started (and a 100 only if it asked for one);
 	// others answered a request that was lost.
@@ -475,6 +501,9 @@ func (c *conn) onRequest(m *http1.Message) {
 		for i < len(c.orphans) && c.orphans[i].start < pr.start {
 			i++ // answered requests we never saw
 		}
+		if i > 0 {
+			pr.afterGap = false // the lost requests' answers are accounted for
+		}
 		c.flushOrphans(i)
 		if len(c.orphans) > 0 {
 			// The response came first only because this request's
@@ -482,7 +511,11 @@ func (c *conn) onRequest(m *http1.Message) {
 			o := c.orphans[0]
 			c.orphans = append(c.orphans[:0], c.orphans[1:]...)
 			f.st.orphansPaired.Add(1)
-			f.emitRecord(c, pr, &o.half, 0, 0)
+			var flags flow.Flags
+			if pr.afterGap {
+				flags = flow.FlagGap // it may answer a request lost before pr
+			}
+			f.emitRecord(c, pr, &o.half, flags, 0)
 			f.putReq(o)
 			f.putReq(pr)
 			return
@@ -564,7 +597,11 @@ func (c *conn) onResponse(m *http1.Message) {
 	c.firstDone[roleResp] = true
 	if pr != nil {
 		// Held responses are older than this answer: their requests
-		// would have completed before pr's.
+		// would have completed before pr's. One that started before pr
+		// answered the requests lost before it.
+		if len(c.orphans) > 0 && c.orphans[0].start < pr.start {
+			pr.afterGap = false
+		}
 		c.flushOrphans(len(c.orphans))
 	}
 
@@ -602,6 +639,11 @@ func (c *conn) onResponse(m *http1.Message) {
 		c.live--
 		if pr.pipelined {
 			flags |= flow.FlagPipelined
+		}
+		if pr.afterGap {
+			// Request bytes were lost just before pr and no answer to
+			// them was seen: this response may be theirs.
+			flags |= flow.FlagGap
 		}
 		f.emitRecord(c, pr, resp, flags, 0)
 		f.putReq(pr)
@@ -645,12 +687,12 @@ func (c *conn) onResponse(m *http1.Message) {
 // the gap) has been paired.
 func (c *conn) realign(m *http1.Message) {
 	f := c.f
-	for c.n > 1 {
-		pr, next := c.at(0), c.at(1)
+	for c.n > 0 {
+		pr := c.at(0)
 		// Equal times count as "before": when the client's bytes were
 		// held for a hole, the hole is often declared by the ACK in
 		// this very response's packet, which then stamps both.
-		if next.start > m.Start {
+		if c.nextStart(0) > m.Start {
 			break
 		}
 		c.popFront()
@@ -664,14 +706,32 @@ func (c *conn) realign(m *http1.Message) {
 			}
 			f.emitRecord(c, pr, nil, flags, m.Start)
 		}
-		// Under the same assumption, next was sent after pr's response
-		// ended: it was not pipelined.
-		next.pipelined = false
+		// Under the same assumption, the next request was sent after
+		// pr's response ended: it was not pipelined.
+		if c.n > 0 {
+			c.at(0).pipelined = false
+		}
 		f.putReq(pr)
 	}
 	if m.Flags&flow.FlagGap == 0 {
 		c.respGap = false
 	}
+}
+
+// nextStart is the start of the request after pending request i: the
+// next pending one, else the one the request parser is still reading (a
+// request whose end was lost completes only when the hole is declared,
+// possibly after its response was parsed), else "never" (MaxInt64).
+func (c *conn) nextStart(i int) int64 {
+	if i+1 < c.n {
+		return c.at(i + 1).start
+	}
+	if p := c.parsers[roleReq]; p != nil {
+		if start, ok := p.Partial(); ok && start >= c.at(i).start {
+			return start
+		}
+	}
+	return math.MaxInt64
 }
 
 // giveUp emits a request as no_response (timeout, memory budget) and

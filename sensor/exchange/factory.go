@@ -242,7 +242,7 @@ func (f *Factory) getReq() *pendingReq { return f.freeReqs.Get() }
 func (f *Factory) putReq(pr *pendingReq) {
 	f.tqRemove(pr)
 	pr.half.reset()
-	pr.c, pr.ghost, pr.pipelined, pr.expect100 = nil, false, false, false
+	pr.c, pr.ghost, pr.pipelined, pr.expect100, pr.afterGap = nil, false, false, false, false
 	pr.info = pr.info[:0]
 	f.freeReqs.Put(pr)
 }

@@ -274,6 +274,17 @@ func (p *Parser) Reset(request bool, lim Limits, h Handler, midstream bool) {
 // Stats returns the counters so far.
 func (p *Parser) Stats() Stats { return p.stats }
 
+// Partial returns the start time of the message being read, whose start
+// line was accepted but which is not delivered yet (its headers or body
+// are still coming); ok is false between messages.
+func (p *Parser) Partial() (start int64, ok bool) {
+	switch p.state {
+	case stHeaders, stBodyLen, stChunkSize, stChunkData, stChunkCRLF, stTrailers, stBodyClose, stPeek:
+		return p.msg.Start, true
+	}
+	return 0, false
+}
+
 // resetMessage clears per-message state (not p.state / p.syncing).
 func (p *Parser) resetMessage() {
 	p.buf = p.buf[:0]
