@@ -63,6 +63,9 @@ func (id *Identity) Principal(e *flow.Exchange) string {
 	if c == nil || id.raw || c.JWT == nil || c.JWT.Sub == "" || c.Location != "header" {
 		return principalOf(c)
 	}
+	if isFingerprint(c.JWT.Sub) {
+		return principalOf(c) // the sensor fingerprinted it (its default)
+	}
 	k := subject{c.JWT.Sub, c.JWT.Iss}
 	if p, ok := id.subs[k]; ok {
 		return p
@@ -188,6 +191,20 @@ func Credential(e *flow.Exchange) *flow.Credential {
 		}
 	}
 	return best
+}
+
+// isFingerprint reports whether a subject is the sensor's keyed
+// fingerprint of one: "fp:" and 32 lower-case hex digits.
+func isFingerprint(sub string) bool {
+	if len(sub) != 3+32 || sub[:3] != "fp:" {
+		return false
+	}
+	for i := 3; i < len(sub); i++ {
+		if c := sub[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Principal is who the request authenticates as (Credential): the

@@ -124,6 +124,17 @@ func TestIdentityPrincipalSubjects(t *testing.T) {
 	if p := raw.Principal(jwtEx("alice", "https://id.example")); p != "jwt:alice@https://id.example" {
 		t.Errorf("raw subject: %q", p)
 	}
+	// A subject the sensor fingerprinted already (its default) is used as
+	// it is, in either mode.
+	const sensorFP = "fp:0123456789abcdef0123456789abcdef"
+	for _, in := range []*Identity{id, raw} {
+		if p := in.Principal(jwtEx(sensorFP, "https://id.example")); p != "jwt:"+sensorFP+"@https://id.example" {
+			t.Errorf("sensor-fingerprinted subject: %q", p)
+		}
+	}
+	if p := id.Principal(jwtEx("fp:not-hex", "")); p == "jwt:fp:not-hex" {
+		t.Errorf("a subject that only looks like a fingerprint must be fingerprinted: %q", p)
+	}
 	cfg.JWTSubjects = "hashed"
 	if err := cfg.Validate(); err == nil {
 		t.Error("an unknown jwt_subjects must fail Validate")

@@ -33,10 +33,17 @@ func (c *collector) Consume(_ context.Context, b flow.Batch) error {
 // order is the capture's) over the file at path. A capture that ends
 // early (truncated) returns the exchanges made before the end together
 // with the error; a file the sensor cannot open returns no exchanges.
-func Exchanges(path string) ([]*flow.Exchange, error) {
+func Exchanges(path string) ([]*flow.Exchange, error) { return ExchangesWith(path, nil) }
+
+// ExchangesWith is Exchanges with the sensor's configuration changed by
+// mod first (nil: the default).
+func ExchangesWith(path string, mod func(*sensor.Config)) ([]*flow.Exchange, error) {
 	cfg := sensor.DefaultConfig()
 	cfg.Capture.File = path
 	cfg.Workers = 1
+	if mod != nil {
+		mod(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,9 @@
 package scenario
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"os"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/pcaptest"
+	"github.com/apitap/apitap/sensor"
 )
 
 // keepEnv names a directory to copy the scenarios' files into (debugging,
@@ -81,7 +85,17 @@ func TestScenario(t *testing.T) {
 	path, tr := Generate(t, small)
 	took := time.Since(began)
 	keep(t, path, "seed1")
-	ex := pcaptest.MustExchanges(t, path)
+	// A known key: the sensor names a JWT's subject by its fingerprint.
+	const hmacKey = "scenario-key-0123456789"
+	ex, err := pcaptest.ExchangesWith(path, func(c *sensor.Config) { c.Exchange.HMACKey = []byte(hmacKey) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := func(user string) string {
+		m := hmac.New(sha256.New, []byte(hmacKey))
+		m.Write([]byte("jwt-sub\x00" + user))
+		return "fp:" + hex.EncodeToString(m.Sum(nil)[:16])
+	}
 	t.Logf("generated in %v (traffic %v real): %d requests, %d packets, %d exchanges; per client kind:%s",
 		took.Round(time.Millisecond), tr.Capture.Real.Round(time.Millisecond), tr.Requests, tr.Capture.Packets, len(ex), summary(tr, ex))
 	if took > 20*time.Second {
@@ -212,7 +226,7 @@ func TestScenario(t *testing.T) {
 			subs := 0
 			for _, e := range byClient[a.Client] {
 				for _, c := range e.Credentials {
-					if c.JWT != nil && c.JWT.Sub == a.Principal {
+					if c.JWT != nil && c.JWT.Sub == subject(a.Principal) {
 						subs++
 						break
 					}

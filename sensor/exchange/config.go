@@ -62,6 +62,14 @@ type Config struct {
 	// ("hex:...", "base64:...", "env:NAME", "file:/path").
 	HMACKey Key `yaml:"hmac_key"`
 
+	// JWTSubjects is what a bearer JWT's "sub" claim becomes in the
+	// record: "fingerprint", its keyed fingerprint "fp:<32 hex>" (HMAC
+	// under HMACKey of "jwt-sub", a zero byte and the subject), or "raw",
+	// the subject itself. A subject names a user (a user name, an e-mail
+	// address, an id); the analyzer needs only to tell subjects apart, so
+	// the raw value is an opt-in. Default "fingerprint".
+	JWTSubjects string `yaml:"jwt_subjects"`
+
 	// CredentialHeaders are the header names (case-insensitive) whose
 	// values are redacted. Authorization and Proxy-Authorization are parsed
 	// by scheme, Cookie and Set-Cookie per cookie, any other name is
@@ -88,6 +96,17 @@ type Config struct {
 	// Default off.
 	Mask MaskConfig `yaml:"mask"`
 }
+
+// The values of Config.JWTSubjects.
+const (
+	SubjectFingerprint = "fingerprint"
+	SubjectRaw         = "raw"
+)
+
+// SubjectDomain prefixes a JWT subject under the HMAC: fingerprints of
+// subjects never equal fingerprints of credentials (the analyzer uses the
+// same formula under its own key, docs/privacy.md).
+const SubjectDomain = "jwt-sub"
 
 // DefaultCredentialHeaders is the default Config.CredentialHeaders.
 var DefaultCredentialHeaders = []string{
@@ -123,6 +142,7 @@ func DefaultConfig() Config {
 		MaxPendingBytes:    defaultMaxPendingBytes,
 		ResponseTimeout:    defaultTimeout,
 		Redact:             true,
+		JWTSubjects:        SubjectFingerprint,
 		CredentialHeaders:  append([]string(nil), DefaultCredentialHeaders...),
 		SecretQueryParams:  append([]string(nil), DefaultSecretQueryParams...),
 		DecodeBodies:       true,
@@ -155,6 +175,9 @@ func (c *Config) Validate() error {
 	}
 	if n := len(c.HMACKey); n > 0 && n < minHMACKeyLen {
 		errs = append(errs, fmt.Errorf("exchange: HMACKey must be at least %d bytes (got %d)", minHMACKeyLen, n))
+	}
+	if c.JWTSubjects != SubjectFingerprint && c.JWTSubjects != SubjectRaw {
+		errs = append(errs, fmt.Errorf("exchange: JWTSubjects: %q is neither %q nor %q", c.JWTSubjects, SubjectFingerprint, SubjectRaw))
 	}
 	for _, h := range c.CredentialHeaders {
 		if h == "" || len(h) > maxCredentialHeader || !isToken(h) {

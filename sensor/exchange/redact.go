@@ -82,6 +82,8 @@ type redactor struct {
 	sum     [sha256.Size]byte
 	scratch []byte // base64 / percent decoding, reused
 	st      *counters
+	// rawSubjects keeps a JWT's subject as it is (Config.JWTSubjects).
+	rawSubjects bool
 }
 
 func newRedactor(cfg *Config, st *counters) redactor {
@@ -93,6 +95,8 @@ func newRedactor(cfg *Config, st *counters) redactor {
 		kinds: make(map[string]credKind, len(cfg.CredentialHeaders)),
 		mac:   hmac.New(sha256.New, key),
 		st:    st,
+
+		rawSubjects: cfg.JWTSubjects == SubjectRaw,
 	}
 	for _, h := range cfg.CredentialHeaders {
 		if h == "" || len(h) >= 64 {
@@ -155,6 +159,20 @@ func (r *redactor) fingerprint(h *half, secret []byte) span {
 	r.mac.Write(secret)
 	sum := r.mac.Sum(r.sum[:0])
 	off := h.mark()
+	h.buf = hex.AppendEncode(h.buf, sum[:16])
+	return h.since(off)
+}
+
+// subjectFingerprint appends "fp:" and the 32 hex digits of
+// HMAC(key, SubjectDomain ‖ 0 ‖ sub)[:16] to h.buf.
+func (r *redactor) subjectFingerprint(h *half, sub string) span {
+	r.mac.Reset()
+	r.mac.Write([]byte(SubjectDomain))
+	r.mac.Write([]byte{0})
+	r.mac.Write([]byte(sub))
+	sum := r.mac.Sum(r.sum[:0])
+	off := h.mark()
+	h.buf = append(h.buf, "fp:"...)
 	h.buf = hex.AppendEncode(h.buf, sum[:16])
 	return h.since(off)
 }
@@ -307,11 +325,13 @@ func digestUser(p []byte) []byte {
 			}
 			p = p[end:]
 		} else {
-			end := bytes.IndexByte(p, ',')
+			// A token ends at a comma or white space: what follows a
+			// space is not the name (and may be the secret itself).
+			end := bytes.IndexAny(p, ", \t")
 			if end < 0 {
 				end = len(p)
 			}
-			val = trimOWS(p[:end])
+			val = p[:end]
 			p = p[end:]
 		}
 		if equalFold(key, "username") {
@@ -473,8 +493,12 @@ func (r *redactor) jwt(h *half, tok []byte) int32 {
 	}
 	j := jwtSpan{alg: h.addString(head.Alg), aud0: int32(len(h.auds))}
 	var s string
-	if json.Unmarshal(claims.Sub, &s) == nil {
-		j.sub = h.addString(s)
+	if json.Unmarshal(claims.Sub, &s) == nil && s != "" {
+		if r.rawSubjects {
+			j.sub = h.addString(s)
+		} else {
+			j.sub = r.subjectFingerprint(h, s)
+		}
 	}
 	s = ""
 	if json.Unmarshal(claims.Iss, &s) == nil {

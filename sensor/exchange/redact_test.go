@@ -1,7 +1,10 @@
 package exchange
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -54,7 +57,7 @@ func TestRedaction(t *testing.T) {
 		wantCreds         int
 	}{{
 		name: "bearer JWT", req: "Authorization: Bearer " + jwt + "\n",
-		secrets: []string{jwt, strings.Split(jwt, ".")[2], "signature-bytes"}, wantCreds: 1,
+		secrets: []string{jwt, strings.Split(jwt, ".")[2], "signature-bytes", "user-123"}, wantCreds: 1,
 		check: func(t *testing.T, e *flow.Exchange) {
 			v := header(e.RequestHeaders, "authorization")
 			if !strings.HasPrefix(v, "Bearer fp:") || !fpRE.MatchString(v[len("Bearer "):]) {
@@ -65,7 +68,7 @@ func TestRedaction(t *testing.T) {
 				t.Errorf("credential %+v", c)
 			}
 			j := c.JWT
-			if j == nil || j.Sub != "user-123" || j.Iss != "https://issuer.example" || len(j.Aud) != 2 || j.Aud[0] != "api" ||
+			if j == nil || !fpRE.MatchString(j.Sub) || j.Iss != "https://issuer.example" || len(j.Aud) != 2 || j.Aud[0] != "api" ||
 				j.Aud[1] != "web" || j.Exp != 1700000000 || j.Alg != "RS256" {
 				t.Errorf("claims %+v", j)
 			}
@@ -173,7 +176,7 @@ func TestRedaction(t *testing.T) {
 			if c := e.Credentials[0]; c.Scheme != "apikey" || c.Name != "X-Api-Key" || c.Location != "header" {
 				t.Errorf("credential %+v", c)
 			}
-			if c := e.Credentials[2]; c.JWT == nil || c.JWT.Sub != "user-123" {
+			if c := e.Credentials[2]; c.JWT == nil || !fpRE.MatchString(c.JWT.Sub) {
 				t.Errorf("credential %+v", c)
 			}
 		},
@@ -263,6 +266,46 @@ func TestFingerprintKey(t *testing.T) {
 	r2 := exchangeWith(t, func(c *Config) { c.HMACKey = nil }, "/", "X-Api-Key: same-key-value\n", "").Credentials[0].Fingerprint
 	if r1 != r2 || r1 == a1 {
 		t.Errorf("process key fingerprints %s %s (configured %s)", r1, r2, a1)
+	}
+}
+
+// TestJWTSubjects: a JWT's subject is its keyed fingerprint by default,
+// computed as docs/privacy.md says (the analyzer's formula), the same in
+// any header; the raw subject only with JWTSubjects "raw".
+func TestJWTSubjects(t *testing.T) {
+	const key = "key-A-0123456789abcdef"
+	tok := makeJWT(`{"alg":"HS256"}`, `{"sub":"alice@corp.example","iss":"https://id.example"}`)
+	sub := func(mod func(*Config), req string) string {
+		e := exchangeWith(t, mod, "/", req, "")
+		if len(e.Credentials) != 1 || e.Credentials[0].JWT == nil {
+			t.Fatalf("%s", dump([]*flow.Exchange{e}))
+		}
+		if out := string(flow.AppendJSON(nil, e)); mod == nil && strings.Contains(out, "alice") {
+			t.Errorf("the subject in clear: %s", out)
+		}
+		return e.Credentials[0].JWT.Sub
+	}
+	keyed := func(c *Config) { c.HMACKey = []byte(key) }
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte("jwt-sub\x00alice@corp.example"))
+	want := "fp:" + hex.EncodeToString(m.Sum(nil)[:16])
+	if got := sub(keyed, "Authorization: Bearer "+tok+"\n"); got != want {
+		t.Errorf("subject %q, want %q", got, want)
+	}
+	if got := sub(keyed, "X-Access-Token: "+tok+"\n"); got != want {
+		t.Errorf("subject in an API-key header %q, want %q", got, want)
+	}
+	if got := sub(nil, "Authorization: Bearer "+tok+"\n"); !fpRE.MatchString(got) || got == want {
+		t.Errorf("process-key subject %q", got)
+	}
+	raw := func(c *Config) { c.JWTSubjects = SubjectRaw }
+	if got := sub(raw, "Authorization: Bearer "+tok+"\n"); got != "alice@corp.example" {
+		t.Errorf("raw subject %q", got)
+	}
+	cfg := DefaultConfig()
+	cfg.JWTSubjects = "hashed"
+	if err := cfg.Validate(); err == nil {
+		t.Error("an unknown jwt_subjects must fail Validate")
 	}
 }
 

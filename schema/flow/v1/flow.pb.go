@@ -843,7 +843,8 @@ func (x *Credential) GetJwt() *JWTClaims {
 // never kept.
 type JWTClaims struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "sub" claim; empty when absent or not a string.
+	// "sub" claim; empty when absent or not a string. By default the
+	// subject's keyed fingerprint "fp:<32 hex>" (sensor jwt_subjects).
 	Sub []byte `protobuf:"bytes,1,opt,name=sub,proto3" json:"sub,omitempty"`
 	// "iss" claim; empty when absent or not a string.
 	Iss []byte `protobuf:"bytes,2,opt,name=iss,proto3" json:"iss,omitempty"`
