@@ -63,9 +63,6 @@ func (id *Identity) Principal(e *flow.Exchange) string {
 	if c == nil || id.raw || c.JWT == nil || c.JWT.Sub == "" || c.Location != "header" {
 		return principalOf(c)
 	}
-	if isFingerprint(c.JWT.Sub) {
-		return principalOf(c) // the sensor fingerprinted it (its default)
-	}
 	k := subject{c.JWT.Sub, c.JWT.Iss}
 	if p, ok := id.subs[k]; ok {
 		return p
@@ -73,12 +70,17 @@ func (id *Identity) Principal(e *flow.Exchange) string {
 	if len(id.subs) >= maxSubjects {
 		clear(id.subs)
 	}
-	id.mac.Reset()
-	id.mac.Write([]byte(SubjectDomain))
-	id.mac.Write([]byte{0})
-	id.mac.Write([]byte(k.sub))
-	id.sum = id.mac.Sum(id.sum[:0])
-	p := jwtPrincipal("fp:"+hex.EncodeToString(id.sum[:16]), k.iss)
+	var p string
+	if isFingerprint(k.sub) {
+		p = principalOf(c) // the sensor fingerprinted it (its default)
+	} else {
+		id.mac.Reset()
+		id.mac.Write([]byte(SubjectDomain))
+		id.mac.Write([]byte{0})
+		id.mac.Write([]byte(k.sub))
+		id.sum = id.mac.Sum(id.sum[:0])
+		p = jwtPrincipal("fp:"+hex.EncodeToString(id.sum[:16]), k.iss)
+	}
 	// The keys may point into a decoded message: keep copies only.
 	id.subs[subject{strings.Clone(k.sub), strings.Clone(k.iss)}] = p
 	return p

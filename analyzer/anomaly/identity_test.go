@@ -165,3 +165,20 @@ func TestIdentitySubjectCacheBounded(t *testing.T) {
 		t.Errorf("after clearing: %q, before %q", p, first)
 	}
 }
+
+// TestIdentityPrincipalAllocs: a JWT caller seen before costs a map
+// lookup, no allocation, whoever fingerprinted the subject.
+func TestIdentityPrincipalAllocs(t *testing.T) {
+	id, err := NewIdentity(DefaultConfig(), []byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"alice", "fp:0123456789abcdef0123456789abcdef"} {
+		e := &flow.Exchange{Credentials: []flow.Credential{{Location: "header", Scheme: "bearer", Fingerprint: "t",
+			JWT: &flow.JWTClaims{Sub: sub, Iss: "https://id.example"}}}}
+		id.Principal(e)
+		if n := testing.AllocsPerRun(100, func() { id.Principal(e) }); n != 0 {
+			t.Errorf("subject %q: %v allocations per call", sub, n)
+		}
+	}
+}
