@@ -20,6 +20,7 @@ func bindStageFlags(fs *flag.FlagSet, s *sensor.Config) {
 	fs.DurationVar(&h.ResponseTimeout, "response-timeout", h.ResponseTimeout, "capture time a request may wait for its response")
 	fs.BoolVar(&h.Redact, "redact", h.Redact, "replace credentials by keyed fingerprints (false carries secrets downstream)")
 	fs.BoolVar(&h.Mask.Enabled, "mask", h.Mask.Enabled, "mask sensitive values in bodies and queries before publishing (docs/privacy.md)")
+	fs.StringVar(&h.JWTSubjects, "jwt-subjects", h.JWTSubjects, "a bearer JWT's subject in the records: fingerprint (keyed, the default) or raw (docs/privacy.md)")
 	fs.Var(&keyRef{key: &h.HMACKey}, "hmac-key", "fingerprint key as env:NAME or file:PATH (never the key itself on a command line)")
 	fs.DurationVar(&s.TCP.IdleTimeout, "idle-timeout", s.TCP.IdleTimeout, "capture time after which a quiet TCP connection is closed")
 	fs.Var(&portList{p: &s.Decode.VXLANPorts}, "vxlan-ports", "UDP ports decoded as VXLAN, comma-separated")

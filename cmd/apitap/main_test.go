@@ -111,6 +111,34 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
+// TestJWTSubjectsKnob: the subject knob reaches the sensor's config by
+// flag, environment and file, and an unknown value stops the start.
+func TestJWTSubjectsKnob(t *testing.T) {
+	l := loader[sensorConfig]{name: "sensor", defaults: defaultSensorConfig, bind: bindSensorFlags}
+	var errb bytes.Buffer
+	cfg, err := l.load([]string{"--pcap", "x.pcap"}, &errb, "")
+	if err != nil || cfg.Sensor.Exchange.JWTSubjects != "fingerprint" {
+		t.Fatalf("default %q, %v", cfg.Sensor.Exchange.JWTSubjects, err)
+	}
+	if cfg, err = l.load([]string{"--pcap", "x.pcap", "--jwt-subjects", "raw"}, &errb, ""); err != nil || cfg.Sensor.Exchange.JWTSubjects != "raw" {
+		t.Fatalf("flag %q, %v", cfg.Sensor.Exchange.JWTSubjects, err)
+	}
+	t.Setenv("APITAP_JWT_SUBJECTS", "raw")
+	if cfg, err = l.load([]string{"--pcap", "x.pcap"}, &errb, ""); err != nil || cfg.Sensor.Exchange.JWTSubjects != "raw" {
+		t.Fatalf("environment %q, %v", cfg.Sensor.Exchange.JWTSubjects, err)
+	}
+	os.Unsetenv("APITAP_JWT_SUBJECTS")
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("sensor:\n  http:\n    jwt_subjects: hashed\n"), 0o644)
+	if cfg, err = l.load([]string{"--config", path, "--pcap", "x.pcap"}, &errb, ""); err != nil || cfg.Sensor.Exchange.JWTSubjects != "hashed" {
+		t.Fatalf("file %q, %v", cfg.Sensor.Exchange.JWTSubjects, err)
+	}
+	err = run(context.Background(), []string{"sensor", "--pcap", sample(t), "--config", path}, &bytes.Buffer{}, &errb)
+	if err == nil || !strings.Contains(err.Error(), "hashed") {
+		t.Fatalf("an unknown value must stop the start: %v", err)
+	}
+}
+
 func TestBadBPFRejectedAtStart(t *testing.T) {
 	var out, errb bytes.Buffer
 	err := run(context.Background(), []string{"sensor", "--pcap", sample(t), "--bpf", "tcp prot 80"}, &out, &errb)
