@@ -630,9 +630,16 @@ func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange,
 		r.LatencyMicros = uint32(min(e.End.Sub(e.Start).Microseconds(), 1<<32-1))
 	}
 	// The caller as the anomaly detector names it (anomaly.Credential):
-	// the same credential, its keyed fingerprint and scheme.
+	// the same credential, its keyed fingerprint and scheme; for a JWT
+	// whose subject the sensor fingerprinted (its default), the subject's
+	// fingerprint, so that a user is one principal across the tokens it
+	// is issued, as in the findings (jwt:fp:<hex>@iss).
 	if c := anomaly.Credential(e); c != nil {
-		r.Principal, r.PrincipalType = t.str(c.Fingerprint), t.str(c.Scheme)
+		if j := c.JWT; j != nil && c.Location == "header" && anomaly.IsSubjectFingerprint(j.Sub) {
+			r.Principal, r.PrincipalType = t.str(j.Sub[len("fp:"):]), "jwt"
+		} else {
+			r.Principal, r.PrincipalType = t.str(c.Fingerprint), t.str(c.Scheme)
+		}
 	}
 }
 

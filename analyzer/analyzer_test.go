@@ -84,6 +84,8 @@ func TestExchangeRowPrincipalIsTheDetectors(t *testing.T) {
 	apiKey := flow.Credential{Location: "header", Name: "X-Api-Key", Scheme: "apikey", Fingerprint: "k1"}
 	jwt := flow.Credential{Location: "header", Name: "Authorization", Scheme: "bearer", Fingerprint: "t1",
 		JWT: &flow.JWTClaims{Sub: "u42"}}
+	jwtFP := flow.Credential{Location: "header", Name: "Authorization", Scheme: "bearer", Fingerprint: "t2",
+		JWT: &flow.JWTClaims{Sub: "fp:0123456789abcdef0123456789abcdef", Iss: "https://id.example"}}
 	for _, c := range []struct {
 		creds      []flow.Credential
 		fp, scheme string
@@ -94,6 +96,9 @@ func TestExchangeRowPrincipalIsTheDetectors(t *testing.T) {
 		{[]flow.Credential{setCookie, apiKey}, "k1", "apikey"},
 		{[]flow.Credential{reqCookie, apiKey}, "k1", "apikey"},
 		{[]flow.Credential{apiKey, jwt, reqCookie}, "t1", "bearer"},
+		// The sensor fingerprinted the subject (its default): the row
+		// names the user, as the finding does, not the token.
+		{[]flow.Credential{apiKey, jwtFP, reqCookie}, "0123456789abcdef0123456789abcdef", "jwt"},
 	} {
 		s := &memSink{}
 		a, err := New(DefaultConfig(), Settings{Sinks: []Sink{s}})
@@ -109,7 +114,8 @@ func TestExchangeRowPrincipalIsTheDetectors(t *testing.T) {
 		if got.Principal != c.fp || got.PrincipalType != c.scheme {
 			t.Errorf("%+v: row principal %q (%q), want %q (%q)", c.creds, got.Principal, got.PrincipalType, c.fp, c.scheme)
 		}
-		if p := anomaly.Principal(r.Exchange); c.fp != "" && p != c.scheme+":"+c.fp && !strings.HasPrefix(p, "jwt:") || c.fp == "" && p != "" {
+		if p := anomaly.Principal(r.Exchange); c.fp != "" && p != c.scheme+":"+c.fp && !strings.HasPrefix(p, "jwt:") || c.fp == "" && p != "" ||
+			c.scheme == "jwt" && p != "jwt:fp:"+c.fp+"@https://id.example" {
 			t.Errorf("%+v: detector's principal %q, row's %q", c.creds, p, got.Principal)
 		}
 	}

@@ -71,7 +71,7 @@ func (id *Identity) Principal(e *flow.Exchange) string {
 		clear(id.subs)
 	}
 	var p string
-	if isFingerprint(k.sub) {
+	if IsSubjectFingerprint(k.sub) {
 		p = principalOf(c) // the sensor fingerprinted it (its default)
 	} else {
 		id.mac.Reset()
@@ -195,9 +195,9 @@ func Credential(e *flow.Exchange) *flow.Credential {
 	return best
 }
 
-// isFingerprint reports whether a subject is the sensor's keyed
-// fingerprint of one: "fp:" and 32 lower-case hex digits.
-func isFingerprint(sub string) bool {
+// IsSubjectFingerprint reports whether a JWT subject is the sensor's
+// keyed fingerprint of one: "fp:" and 32 lower-case hex digits.
+func IsSubjectFingerprint(sub string) bool {
 	if len(sub) != 3+32 || sub[:3] != "fp:" {
 		return false
 	}
