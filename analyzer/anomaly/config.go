@@ -103,9 +103,12 @@ type Config struct {
 
 	// BurstFactor and BurstMin: 401/403 (auth_failure_burst) or 5xx
 	// (error_burst) answers of an endpoint in one minute above this many
-	// times its moving average, and at least BurstMin. Defaults 5 and 20.
-	BurstFactor float64 `yaml:"burst_factor"`
-	BurstMin    int     `yaml:"burst_min"`
+	// times its moving average, and at least BurstMin (401/403) or
+	// ErrorBurstMin (5xx). Defaults 5, 20 and 10: clients retrying with
+	// an expired token make 401s a normal sight, 5xx are not.
+	BurstFactor   float64 `yaml:"burst_factor"`
+	BurstMin      int     `yaml:"burst_min"`
+	ErrorBurstMin int     `yaml:"error_burst_min"`
 
 	// MaxClients, MaxEndpoints, MaxEpisodes bound the state: beyond them,
 	// new keys are not tracked (counted as overflow); idle state ages out
@@ -133,7 +136,7 @@ func DefaultConfig() Config {
 		RateFactor: 10, RateMinRequests: 300, InjectionMin: 2, UnauthMinHistory: 20, UnauthMinShare: 0.95, UnauthMinEvents: 10, UnauthPublicClients: 3,
 		ExfilFactor: 10, ExfilMinBytes: 10 << 20, ExfilMinRecords: 10000, ReconMinPaths: 30,
 		AdminPaths:    []string{"admin", "internal", "manage", "management", "debug", "actuator", "sudo", "superuser", "root", "console"},
-		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20,
+		PrivMinDenied: 2, BurstFactor: 5, BurstMin: 20, ErrorBurstMin: 10,
 		MaxClients: 200000, MaxEndpoints: 50000, MaxEpisodes: 10000, MaxDistinct: 4096}
 }
 
@@ -154,7 +157,7 @@ func (c Config) Validate() error {
 	for name, v := range map[string]int{"bola_min_ids": c.BOLAMinIDs, "stuffing_min_users": c.StuffingMinUsers,
 		"brute_min_attempts": c.BruteMinAttempts, "rate_min_requests": c.RateMinRequests, "injection_min": c.InjectionMin,
 		"unauth_min_history": c.UnauthMinHistory, "unauth_min_events": c.UnauthMinEvents, "exfil_min_records": c.ExfilMinRecords, "recon_min_paths": c.ReconMinPaths,
-		"priv_min_denied": c.PrivMinDenied, "burst_min": c.BurstMin, "max_clients": c.MaxClients,
+		"priv_min_denied": c.PrivMinDenied, "burst_min": c.BurstMin, "error_burst_min": c.ErrorBurstMin, "max_clients": c.MaxClients,
 		"max_endpoints": c.MaxEndpoints, "max_episodes": c.MaxEpisodes, "max_distinct": c.MaxDistinct} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("anomaly.%s must be >= 1", name))

@@ -597,12 +597,12 @@ func (d *Detector) bursts(ev *Event, ek epKey, ep *endpoint) {
 	if !fail && ev.Status < 500 {
 		return
 	}
-	r, typ := &ep.fails, AuthFailureBurst
+	r, typ, least := &ep.fails, AuthFailureBurst, d.cfg.BurstMin
 	if !fail {
-		r, typ = &ep.errs, ErrorBurst
+		r, typ, least = &ep.errs, ErrorBurst, d.cfg.ErrorBurstMin
 	}
 	n, avg := r.add(ev.Time, ev.Client)
-	limit := max(float64(d.cfg.BurstMin), d.cfg.BurstFactor*avg)
+	limit := max(float64(least), d.cfg.BurstFactor*avg)
 	if float64(n) < limit {
 		return
 	}

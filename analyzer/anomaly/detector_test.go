@@ -270,6 +270,42 @@ func TestBurst(t *testing.T) {
 	}
 }
 
+// TestErrorBurstMin: a short outage (12 5xx in 18 s on an endpoint that
+// never fails, as the scenario's error burst at volume 0.6) is an error
+// burst at the default error_burst_min (10), not at 20; as many 401s stay
+// under burst_min (20): clients retrying with an expired token.
+func TestErrorBurstMin(t *testing.T) {
+	build := func(status int) *stream {
+		s := &stream{}
+		normal(s, rand.New(rand.NewPCG(7, 7)), 20, 20*time.Minute)
+		for i := range 12 {
+			s.add(Event{Time: t0.Add(12*time.Minute + time.Duration(i)*1500*time.Millisecond), Client: ip(i % 6),
+				Principal: fmt.Sprintf("jwt:user%03d", i%6), Method: "POST", Path: "/api/v1/orders", Status: status})
+		}
+		return s
+	}
+	count := func(fs []Finding, typ string) int {
+		n := 0
+		for _, f := range fs {
+			if f.Type == typ {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(build(503).run(t, DefaultConfig()), ErrorBurst); n != 1 {
+		t.Errorf("12 × 503 at the default: %d error bursts, want 1", n)
+	}
+	cfg := DefaultConfig()
+	cfg.ErrorBurstMin = 20
+	if n := count(build(503).run(t, cfg), ErrorBurst); n != 0 {
+		t.Errorf("12 × 503 with error_burst_min 20: %d error bursts, want 0", n)
+	}
+	if n := count(build(401).run(t, DefaultConfig()), AuthFailureBurst); n != 0 {
+		t.Errorf("12 × 401 at the default: %d auth failure bursts, want 0", n)
+	}
+}
+
 // TestBoundedState: a flood of spoofed client addresses cannot grow the
 // state past its caps; the overflow is counted.
 func TestBoundedState(t *testing.T) {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +29,20 @@ func TestScenarioDetections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scenarios take a few seconds each")
 	}
-	for _, o := range []scenario.Options{
+	runs := []scenario.Options{
 		{Seed: 5, NormalClients: 40, Duration: 5 * time.Minute},
 		{Seed: 11, NormalClients: 25, Duration: 4 * time.Minute, Volume: 0.6},
 		{Seed: 23, NormalClients: 60, Duration: 6 * time.Minute, Volume: 1.5},
-	} {
+	}
+	// APITAP_SCENARIO_SWEEP=N adds N more (seeds 100…, clients, length
+	// and volume varying with the seed; docs/accuracy.md): ~4 s each.
+	if n, err := strconv.Atoi(os.Getenv("APITAP_SCENARIO_SWEEP")); err == nil {
+		for seed := 100; seed < 100+n; seed++ {
+			runs = append(runs, scenario.Options{Seed: int64(seed), NormalClients: 20 + seed%5*10,
+				Duration: time.Duration(4+seed%3) * time.Minute, Volume: 0.6 + float64(seed%4)*0.3})
+		}
+	}
+	for _, o := range runs {
 		t.Run(fmt.Sprintf("seed%d", o.Seed), func(t *testing.T) {
 			o.Start = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 			pcap, truth := scenario.Generate(t, o)
@@ -80,6 +91,11 @@ func TestScenarioDetections(t *testing.T) {
 			}
 			fpSubjects := 0
 			for _, m := range all {
+				if m["type"] == scenario.ErrorBurst && !slices.ContainsFunc(truth.Attacks, func(a scenario.Attack) bool {
+					return a.Type == scenario.ErrorBurst && params.ReplaceAllString(fmt.Sprint(m["path"]), "{}") == params.ReplaceAllString(a.Path, "{}")
+				}) {
+					t.Errorf("error burst on an endpoint that did not fail: %v", m)
+				}
 				if slices.Contains(truth.NormalIPs, fmt.Sprint(m["client_ip"])) {
 					t.Errorf("finding on a normal client: %v", m)
 				}
