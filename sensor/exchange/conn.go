@@ -415,7 +415,7 @@ func (h *handler) RequestMethod() []byte {
 		return nil // the response started before this request: not its answer
 	}
 	method := pr.get(pr.method)
-	if (c.respGap || pr.afterGap) && string(method) != "HEAD" && string(method) != "CONNECT" {
+	if (c.respGap || pr.afterGap) && !equalFold(method, "head") && !equalFold(method, "connect") {
 		// Which request this response answers is a guess: after lost
 		// response bytes it may answer one whose response was expected
 		// earlier, after lost request bytes one that was lost. If that

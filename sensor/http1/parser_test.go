@@ -342,6 +342,28 @@ func TestTimestamps(t *testing.T) {
 	}
 }
 
+// TestPartial: a message is partial from its start line until it is
+// delivered, with the time its first byte came.
+func TestPartial(t *testing.T) {
+	var p Parser
+	p.Reset(true, Limits{}, &recorder{request: true}, false)
+	if _, ok := p.Partial(); ok {
+		t.Fatal("partial before any byte")
+	}
+	p.Feed([]byte("POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345"), 7)
+	if start, ok := p.Partial(); !ok || start != 7 {
+		t.Fatalf("reading a body: %d %v", start, ok)
+	}
+	p.Feed([]byte("67890"), 9)
+	if _, ok := p.Partial(); ok {
+		t.Fatal("partial after the message was delivered")
+	}
+	p.Feed([]byte("GET /x HTTP/1.1\r\nHo"), 11)
+	if start, ok := p.Partial(); !ok || start != 11 {
+		t.Fatalf("reading headers: %d %v", start, ok)
+	}
+}
+
 func TestGaps(t *testing.T) {
 	get := "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
 	tests := []struct {
