@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,6 +108,8 @@ func jsonEncoder() func([]byte, *flow.Exchange) ([]byte, error) { return jsonSet
 // -cpu 1: one core); rec/s is wall clock (bound by the broker when it is
 // slower than the publisher).
 //
+// "zstd-fastest" and "zstd-better" are the production configuration at
+// the other compression levels.
 // "production" is what `apitap sensor` runs: the schema/codec protobuf
 // encoder stamping a per-sensor sequence (cmd/apitap/kafka.go) and
 // DefaultConfig (zstd, acks all, 1,000-record / 1 MiB batches). The data
@@ -118,6 +121,8 @@ func BenchmarkPublish(b *testing.B) {
 		enc              func() func([]byte, *flow.Exchange) ([]byte, error)
 	}{
 		{"production/mix", DefaultCompression, "mix", productionEncoder},
+		{"zstd-fastest/mix", "zstd/fastest", "mix", productionEncoder},
+		{"zstd-better/mix", "zstd/better", "mix", productionEncoder},
 		{"production/synthetic", DefaultCompression, "synthetic", productionEncoder},
 		{"protobuf-lz4/mix", "lz4", "mix", productionEncoder},
 		{"protobuf-lz4/synthetic", "lz4", "synthetic", productionEncoder},
@@ -158,7 +163,10 @@ func benchPublish(b *testing.B, comp string, exs []*flow.Exchange, enc func([]by
 	cfg := DefaultConfig()
 	cfg.Brokers = addrs
 	cfg.Topic = testTopic
-	cfg.Compression = comp
+	cfg.Compression, cfg.CompressionLevel, _ = strings.Cut(comp, "/") // "zstd/fastest": a level
+	if cfg.CompressionLevel == "" {
+		cfg.CompressionLevel = DefaultLevel
+	}
 	set := jsonSettings()
 	set.Codec = "apitap.flow.v1"
 	set.Block = true
@@ -253,7 +261,7 @@ func BenchmarkFrame(b *testing.B) {
 				switch comp {
 				case "none":
 				case "zstd":
-					p.zstd, _ = newZstd(DefaultBatchBytes)
+					p.zstd, _ = newZstd(DefaultBatchBytes, DefaultLevel)
 				default:
 					p.codec = compressions[comp].Codec()
 				}

@@ -43,6 +43,11 @@ type Config struct {
 	// Compression is the record-batch codec: "zstd", "lz4", "snappy",
 	// "gzip" or "none". Default "zstd".
 	Compression string `yaml:"compression"`
+	// CompressionLevel trades the sensor's CPU for bytes on the wire, for
+	// zstd and gzip: "fastest" (zstd level 1, gzip 1), "default" (zstd 3,
+	// gzip 6) or "better" (zstd ~7, gzip 9). lz4, snappy and none take
+	// only "default". Default "default" (docs/kafka.md, "Performance").
+	CompressionLevel string `yaml:"compression_level"`
 	// RequiredAcks is "all" (every in-sync replica), "one" (the leader) or
 	// "none" (fire and forget: failures are invisible). Default "all".
 	RequiredAcks string `yaml:"required_acks"`
@@ -128,6 +133,7 @@ const (
 	DefaultBatchBytes   = 1 << 20
 	DefaultBatchTimeout = 50 * time.Millisecond
 	DefaultCompression  = "zstd"
+	DefaultLevel        = "default"
 	DefaultRequiredAcks = "all"
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultMaxAttempts  = 3
@@ -141,20 +147,21 @@ const (
 // DefaultConfig returns the documented defaults. Brokers stays empty.
 func DefaultConfig() Config {
 	return Config{
-		Topic:        DefaultTopic,
-		ClientID:     DefaultClientID,
-		BatchSize:    DefaultBatchSize,
-		BatchBytes:   DefaultBatchBytes,
-		BatchTimeout: DefaultBatchTimeout,
-		Compression:  DefaultCompression,
-		RequiredAcks: DefaultRequiredAcks,
-		WriteTimeout: DefaultWriteTimeout,
-		MaxAttempts:  DefaultMaxAttempts,
-		DialTimeout:  DefaultDialTimeout,
-		MetadataTTL:  DefaultMetadataTTL,
-		QueueRecords: DefaultQueueRecords,
-		QueueBytes:   DefaultQueueBytes,
-		LossInterval: DefaultLossInterval,
+		Topic:            DefaultTopic,
+		ClientID:         DefaultClientID,
+		BatchSize:        DefaultBatchSize,
+		BatchBytes:       DefaultBatchBytes,
+		BatchTimeout:     DefaultBatchTimeout,
+		Compression:      DefaultCompression,
+		CompressionLevel: DefaultLevel,
+		RequiredAcks:     DefaultRequiredAcks,
+		WriteTimeout:     DefaultWriteTimeout,
+		MaxAttempts:      DefaultMaxAttempts,
+		DialTimeout:      DefaultDialTimeout,
+		MetadataTTL:      DefaultMetadataTTL,
+		QueueRecords:     DefaultQueueRecords,
+		QueueBytes:       DefaultQueueBytes,
+		LossInterval:     DefaultLossInterval,
 	}
 }
 
@@ -199,6 +206,15 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := compressions[c.Compression]; !ok {
 		add("compression %q: want none, gzip, snappy, lz4 or zstd", c.Compression)
+	}
+	switch c.CompressionLevel {
+	case "default":
+	case "fastest", "better":
+		if c.Compression != "zstd" && c.Compression != "gzip" {
+			add("compression_level %q: only zstd and gzip have levels (compression %q)", c.CompressionLevel, c.Compression)
+		}
+	default:
+		add("compression_level %q: want fastest, default or better", c.CompressionLevel)
 	}
 	if _, ok := acks[c.RequiredAcks]; !ok {
 		add("required_acks %q: want all, one or none", c.RequiredAcks)

@@ -14,6 +14,7 @@ package kafka
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -137,15 +138,24 @@ func partitionOf(key []byte, n int) int {
 // batch is compressed on its own, so a larger window cannot find more, and
 // each encoder's history is twice the window (16 MiB at zstd's default
 // 8 MiB).
-func newZstd(batchBytes int64) (*zstd.Encoder, error) {
+func newZstd(batchBytes int64, level string) (*zstd.Encoder, error) {
 	window := 1 << bits.Len64(uint64(max(batchBytes, 1)-1))
 	window = min(max(window, 64<<10), 8<<20)
 	return zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderLevel(zstdLevels[level]),
 		zstd.WithWindowSize(window),
 		zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)),
 		zstd.WithZeroFrames(true))
 }
+
+// The compression levels (Config.CompressionLevel) of zstd and gzip; ""
+// is the default level.
+var (
+	zstdLevels = map[string]zstd.EncoderLevel{"fastest": zstd.SpeedFastest, "default": zstd.SpeedDefault, "": zstd.SpeedDefault,
+		"better": zstd.SpeedBetterCompression}
+	gzipLevels = map[string]int{"fastest": stdgzip.BestSpeed, "default": stdgzip.DefaultCompression, "": stdgzip.DefaultCompression,
+		"better": stdgzip.BestCompression}
+)
 
 // frame compresses the records (once: retries resend the same bytes) and
 // writes the record batch header and the record set's size prefix.

@@ -37,6 +37,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/compress/gzip"
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/flow"
@@ -354,10 +355,12 @@ func NewPublisher(cfg Config, set Settings) (*Publisher, error) {
 	switch comp {
 	case compress.None:
 	case compress.Zstd:
-		if p.zstd, err = newZstd(cfg.BatchBytes); err != nil {
+		if p.zstd, err = newZstd(cfg.BatchBytes, cfg.CompressionLevel); err != nil {
 			stop()
 			return nil, err
 		}
+	case compress.Gzip:
+		p.codec = &gzip.Codec{Level: gzipLevels[cfg.CompressionLevel]}
 	default:
 		p.codec = comp.Codec()
 	}
