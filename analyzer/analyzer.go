@@ -635,7 +635,7 @@ func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange,
 	// fingerprint, so that a user is one principal across the tokens it
 	// is issued, as in the findings (jwt:fp:<hex>@iss).
 	if c := anomaly.Credential(e); c != nil {
-		if j := c.JWT; j != nil && c.Location == "header" && anomaly.IsSubjectFingerprint(j.Sub) {
+		if j := c.JWT; j != nil && c.Location == "header" && flow.IsSubjectFingerprint(j.Sub) {
 			r.Principal, r.PrincipalType = t.str(j.Sub[len("fp:"):]), "jwt"
 		} else {
 			r.Principal, r.PrincipalType = t.str(c.Fingerprint), t.str(c.Scheme)

@@ -3,7 +3,6 @@ package anomaly
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"hash"
 	"net/netip"
@@ -28,11 +27,6 @@ type subject struct{ sub, iss string }
 // maxSubjects bounds the cache of subject fingerprints: one HMAC per new
 // subject instead of one per exchange. A full cache is cleared.
 const maxSubjects = 1 << 16
-
-// SubjectDomain is the prefix under which a JWT subject is fingerprinted:
-// HMAC-SHA256(key, "jwt-sub" ‖ 0 ‖ sub), the first 16 bytes in hex. The
-// prefix keeps a subject's fingerprint apart from a PII value's.
-const SubjectDomain = "jwt-sub"
 
 // NewIdentity returns an Identity trusting cfg.TrustedProxies (CIDRs or
 // addresses) and naming JWT subjects as cfg.JWTSubjects says. key is the
@@ -71,15 +65,11 @@ func (id *Identity) Principal(e *flow.Exchange) string {
 		clear(id.subs)
 	}
 	var p string
-	if IsSubjectFingerprint(k.sub) {
+	if flow.IsSubjectFingerprint(k.sub) {
 		p = principalOf(c) // the sensor fingerprinted it (its default)
 	} else {
-		id.mac.Reset()
-		id.mac.Write([]byte(SubjectDomain))
-		id.mac.Write([]byte{0})
-		id.mac.Write([]byte(k.sub))
-		id.sum = id.mac.Sum(id.sum[:0])
-		p = jwtPrincipal("fp:"+hex.EncodeToString(id.sum[:16]), k.iss)
+		id.sum = flow.AppendSubjectFingerprint(id.sum[:0], id.mac, k.sub)
+		p = jwtPrincipal(string(id.sum), k.iss)
 	}
 	// The keys may point into a decoded message: keep copies only.
 	id.subs[subject{strings.Clone(k.sub), strings.Clone(k.iss)}] = p
@@ -193,20 +183,6 @@ func Credential(e *flow.Exchange) *flow.Credential {
 		}
 	}
 	return best
-}
-
-// IsSubjectFingerprint reports whether a JWT subject is the sensor's
-// keyed fingerprint of one: "fp:" and 32 lower-case hex digits.
-func IsSubjectFingerprint(sub string) bool {
-	if len(sub) != 3+32 || sub[:3] != "fp:" {
-		return false
-	}
-	for i := 3; i < len(sub); i++ {
-		if c := sub[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // Principal is who the request authenticates as (Credential): the

@@ -103,11 +103,6 @@ const (
 	SubjectRaw         = "raw"
 )
 
-// SubjectDomain prefixes a JWT subject under the HMAC: fingerprints of
-// subjects never equal fingerprints of credentials (the analyzer uses the
-// same formula under its own key, docs/privacy.md).
-const SubjectDomain = "jwt-sub"
-
 // DefaultCredentialHeaders is the default Config.CredentialHeaders.
 var DefaultCredentialHeaders = []string{
 	"authorization", "proxy-authorization", "cookie", "set-cookie",

@@ -163,20 +163,6 @@ func (r *redactor) fingerprint(h *half, secret []byte) span {
 	return h.since(off)
 }
 
-// subjectFingerprint appends "fp:" and the 32 hex digits of
-// HMAC(key, SubjectDomain ‖ 0 ‖ sub)[:16] to h.buf.
-func (r *redactor) subjectFingerprint(h *half, sub string) span {
-	r.mac.Reset()
-	r.mac.Write([]byte(SubjectDomain))
-	r.mac.Write([]byte{0})
-	r.mac.Write([]byte(sub))
-	sum := r.mac.Sum(r.sum[:0])
-	off := h.mark()
-	h.buf = append(h.buf, "fp:"...)
-	h.buf = hex.AppendEncode(h.buf, sum[:16])
-	return h.since(off)
-}
-
 // addCred records a credential (up to maxCredsPerMessage) and marks the
 // message redacted.
 func (r *redactor) addCred(h *half, c credSpan) {
@@ -497,7 +483,9 @@ func (r *redactor) jwt(h *half, tok []byte) int32 {
 		if r.rawSubjects {
 			j.sub = h.addString(s)
 		} else {
-			j.sub = r.subjectFingerprint(h, s)
+			off := h.mark()
+			h.buf = flow.AppendSubjectFingerprint(h.buf, r.mac, s)
+			j.sub = h.since(off)
 		}
 	}
 	s = ""
