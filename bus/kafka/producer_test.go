@@ -383,6 +383,12 @@ func TestSteadyStateAllocations(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Brokers = addrs
 	cfg.Topic = testTopic
+	// Batches sealed by size, not by the clock: a loaded machine (CI runs
+	// packages in parallel) otherwise seals smaller batches on the timer,
+	// and the per-request allocations (kafka-go's transport) are spread
+	// over fewer records (0.10 instead of 0.05 per record seen in a CI
+	// dry run).
+	cfg.BatchTimeout = 300 * time.Millisecond
 	set := jsonSettings()
 	set.Encode = productionEncoder()
 	p, err := NewPublisher(cfg, set)
