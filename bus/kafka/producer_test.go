@@ -99,6 +99,13 @@ func decompress(t *testing.T, codec int8, b []byte) []byte {
 	return nil
 }
 
+// zstdNoChecksum reports whether b starts with a zstd frame whose header
+// has no content checksum (RFC 8878 §3.1.1.1.1, bit 2 of the frame header
+// descriptor): the batch CRC32C covers the bytes already.
+func zstdNoChecksum(b []byte) bool {
+	return len(b) > 4 && binary.LittleEndian.Uint32(b) == 0xFD2FB528 && b[4]&4 == 0
+}
+
 // captureProduce records every produce request the cluster receives.
 func captureProduce(t *testing.T, c *kfake.Cluster) func() []wireBatch {
 	var mu sync.Mutex
@@ -216,6 +223,9 @@ func TestProduceRequestsOnTheWire(t *testing.T) {
 				}
 				if b.NumRecords < 1 || b.NumRecords > 7 || int(b.NumRecords) != len(w.records) || b.LastOffsetDelta != b.NumRecords-1 {
 					t.Fatalf("batch of %d records, %d decoded, last offset delta %d", b.NumRecords, len(w.records), b.LastOffsetDelta)
+				}
+				if codes[comp] == 4 && !zstdNoChecksum(b.Records) {
+					t.Fatalf("zstd frame header % x: content checksum set, or not a single frame", b.Records[:min(6, len(b.Records))])
 				}
 				if 61+w.rawLen > 4096 {
 					t.Fatalf("batch of %d bytes over batch_bytes", 61+w.rawLen)
