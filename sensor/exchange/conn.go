@@ -21,6 +21,7 @@ const (
 	modeDetect  uint8 = iota // looking at the first bytes for HTTP
 	modeHTTP                 // roles fixed, both directions go to the parsers
 	modeNonHTTP              // neither direction is HTTP: bytes counted and dropped
+	modeH2                   // HTTP/2 with prior knowledge (h2.go)
 )
 
 // detectCap is the most bytes held per direction while http1.Detect needs
@@ -43,11 +44,12 @@ type pendingReq struct {
 	// FIFO because HTTP/1.x answers in order: a late response still
 	// belongs to it and must not be paired with the next request.
 	ghost     bool
-	pipelined bool  // sent while an earlier request was unanswered
-	afterGap  bool  // request bytes were lost just before it: a request may be missing there
-	expect100 bool  // the request carried Expect: 100-continue
-	info      []int // 1xx statuses received for it
-	size      int64 // bytes accounted in Factory.pendingBytes while queued
+	pipelined bool   // sent while an earlier request was unanswered
+	afterGap  bool   // request bytes were lost just before it: a request may be missing there
+	expect100 bool   // the request carried Expect: 100-continue
+	info      []int  // 1xx statuses received for it
+	size      int64  // bytes accounted in Factory.pendingBytes while queued
+	h2id      uint32 // HTTP/2: the stream (never 0 for a request); 0 for HTTP/1.x
 }
 
 // earlyInfo is a 1xx response seen while no request was pending.
@@ -74,6 +76,16 @@ type detector struct {
 	resync    bool   // bytes were skipped: the parser must resynchronise
 	scanned   int    // bytes scanned without finding a start line
 	budget    int
+	// clean: nothing of this direction was looked at yet and the
+	// connection's start was seen, so it may begin with the HTTP/2
+	// preface.
+	clean bool
+	// h2held keeps a copy of the first bytes of a direction that began
+	// with an HTTP/2 SETTINGS frame (a server speaks first), up to
+	// detectCap, in case the other direction turns out to send the
+	// preface; h2hold says the copy is still complete.
+	h2held []byte
+	h2hold bool
 }
 
 // conn is the tcp.Stream of one connection. Pooled by the Factory.
@@ -96,6 +108,7 @@ type conn struct {
 	roleOf         [2]uint8 // by tcp.Dir
 	parsers        [2]*http1.Parser
 	hs             [2]handler
+	h2             *h2state // modeH2 only; kept with the pooled conn
 	det            [2]detector
 	undetected     uint64 // bytes dropped while detecting
 
@@ -142,7 +155,8 @@ func (c *conn) init(info *tcp.ConnInfo) {
 		budget = c.f.cfg.MidstreamScanBytes
 	}
 	for i := range c.det {
-		c.det[i] = detector{buf: c.det[i].buf[:0], lineStart: true, budget: budget}
+		c.det[i] = detector{buf: c.det[i].buf[:0], h2held: c.det[i].h2held[:0], lineStart: true, budget: budget,
+			clean: !c.midstream}
 	}
 	c.undetected, c.respTS, c.reqLost = 0, 0, false
 	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
@@ -166,6 +180,12 @@ func (c *conn) Data(dir tcp.Dir, data []byte, ts int64) {
 			return
 		}
 		c.feed(dir, data, ts)
+	case modeH2:
+		if c.opaque {
+			f.st.opaqueBytes.Add(uint64(len(data)))
+			return
+		}
+		c.feedH2(dir, data, ts)
 	case modeNonHTTP:
 		f.st.nonHTTPBytes.Add(uint64(len(data)))
 	default:
@@ -195,9 +215,15 @@ func (c *conn) Gap(dir tcp.Dir, n int, ts int64) {
 				}
 			}
 		}
+	case modeH2:
+		if !c.opaque {
+			c.gapH2(dir, n, ts)
+		}
 	case modeDetect:
 		// The bytes after a gap start anywhere: scan for a start line.
 		d := &c.det[dir]
+		d.clean, d.h2hold = false, false
+		d.h2held = d.h2held[:0]
 		if d.gaveUp {
 			return
 		}
@@ -222,6 +248,10 @@ func (c *conn) End(reason tcp.EndReason, ts int64) {
 		// pending before the response parser completes its answer.
 		c.parsers[roleReq].Close(ts)
 		c.parsers[roleResp].Close(ts)
+	case modeH2:
+		if !c.opaque {
+			c.endH2(ts)
+		}
 	case modeDetect:
 		held := uint64(len(c.det[0].buf) + len(c.det[1].buf))
 		if c.undetected+held > 0 {
@@ -240,6 +270,7 @@ func (c *conn) End(reason tcp.EndReason, ts int64) {
 		f.putReq(pr)
 	}
 	c.ended = true
+	c.releaseH2()
 	for i := range c.det {
 		if cap(c.det[i].buf) > 64<<10 {
 			c.det[i].buf = nil
@@ -268,7 +299,34 @@ func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	if d.gaveUp {
 		// Waiting for the other direction to decide.
 		c.undetected += uint64(len(data))
+		if d.h2hold {
+			if len(d.h2held)+len(data) <= detectCap {
+				d.h2held = append(d.h2held, data...)
+			} else {
+				d.h2hold, d.h2held = false, d.h2held[:0]
+			}
+		}
 		return
+	}
+	if d.clean {
+		switch match, more := prefaceState(d.buf, data); {
+		case match:
+			held := d.buf
+			d.buf = d.buf[:0]
+			c.startH2(dir)
+			c.feedH2(dir, held, d.ts)
+			c.feedH2(dir, data, ts)
+			return
+		case more:
+			d.buf = append(d.buf, data...)
+			d.ts = ts
+			return
+		}
+		d.clean = false
+		if len(d.buf) == 0 && settingsFrame(data) {
+			d.h2held = append(d.h2held[:0], data[:min(len(data), detectCap)]...)
+			d.h2hold = len(data) <= detectCap
+		}
 	}
 	const capacity = detectCap
 	for len(data) > 0 {
@@ -333,6 +391,7 @@ func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	c.undetected += uint64(len(data))
 	d.gaveUp = true
 	if c.det[1-dir].gaveUp {
+		c.det[0].h2held, c.det[1].h2held = c.det[0].h2held[:0], c.det[1].h2held[:0]
 		c.mode = modeNonHTTP
 		c.f.st.nonHTTPConns.Add(1)
 		c.f.st.nonHTTPBytes.Add(c.undetected)
@@ -738,6 +797,10 @@ func (c *conn) nextStart(i int) int64 {
 // leaves it in the FIFO as a ghost holding only its method: the response,
 // if it still comes, is the next one on the connection.
 func (c *conn) giveUp(pr *pendingReq, now int64) {
+	if pr.h2id != 0 {
+		c.giveUpH2(pr, now)
+		return
+	}
 	c.f.tqRemove(pr)
 	pr.ghost = true
 	c.live--

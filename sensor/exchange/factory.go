@@ -36,6 +36,8 @@ type Stats struct {
 	LateResponses    uint64 // ... of which answer a request already emitted as timed out
 	OrphansPaired    uint64 // responses parsed before their request completed, paired afterwards
 	Upgrades         uint64 // 101 Switching Protocols
+	HTTP2Connections uint64 // connections followed as HTTP/2 with prior knowledge (also in HTTPConnections)
+	HTTP2Lost        uint64 // HTTP/2 connections given up on: bytes lost outside a DATA payload, a malformed frame or an HPACK error
 	Connects         uint64 // CONNECT tunnels established
 
 	GapBytes     uint64 // bytes the TCP layer reported missing
@@ -57,6 +59,7 @@ type counters struct {
 	exchanges, noResponse, timeouts, endedPending, drops      atomic.Uint64
 	lostResponses                                             atomic.Uint64
 	noRequest, late, upgrades, connects, orphansPaired        atomic.Uint64
+	h2Conns, h2Lost                                           atomic.Uint64
 	gapBytes, skippedBytes, opaqueBytes                       atomic.Uint64
 	decodeErrors, bombs, redacted, credsDropped               atomic.Uint64
 	masked, maskFallbacks                                     atomic.Uint64
@@ -137,6 +140,8 @@ func (f *Factory) Stats() Stats {
 		LateResponses:      s.late.Load(),
 		OrphansPaired:      s.orphansPaired.Load(),
 		Upgrades:           s.upgrades.Load(),
+		HTTP2Connections:   s.h2Conns.Load(),
+		HTTP2Lost:          s.h2Lost.Load(),
 		Connects:           s.connects.Load(),
 		GapBytes:           s.gapBytes.Load(),
 		SkippedBytes:       s.skippedBytes.Load(),
@@ -183,6 +188,12 @@ func (f *Factory) Advance(now int64) {
 // (their responses cannot come before pr's in HTTP/1.x).
 func (f *Factory) expire(pr *pendingReq, now int64) {
 	c := pr.c
+	if pr.h2id != 0 {
+		// HTTP/2 streams are answered in any order: only pr is due.
+		f.st.timeouts.Add(1)
+		c.giveUpH2(pr, now)
+		return
+	}
 	for i := 0; i < c.n; i++ {
 		x := c.at(i)
 		if x.ghost {
@@ -242,7 +253,7 @@ func (f *Factory) getReq() *pendingReq { return f.freeReqs.Get() }
 func (f *Factory) putReq(pr *pendingReq) {
 	f.tqRemove(pr)
 	pr.half.reset()
-	pr.c, pr.ghost, pr.pipelined, pr.expect100, pr.afterGap = nil, false, false, false, false
+	pr.c, pr.ghost, pr.pipelined, pr.expect100, pr.afterGap, pr.h2id = nil, false, false, false, false, 0
 	pr.info = pr.info[:0]
 	f.freeReqs.Put(pr)
 }
@@ -263,13 +274,20 @@ func addr(a decode.Addr, v6 bool) netip.Addr {
 }
 
 // fillRequest copies what the record needs from a request message into h.
-func (f *Factory) fillRequest(h *half, m *http1.Message) {
+func (f *Factory) fillRequest(h *half, m *http1.Message) { f.fillRequestHost(h, m, nil) }
+
+// fillRequestHost is fillRequest with the host to use when the message
+// has no Host header (HTTP/2's :authority).
+func (f *Factory) fillRequestHost(h *half, m *http1.Message, authority []byte) {
 	h.reset()
 	h.start, h.end, h.flags = m.Start, m.End, m.Flags
 	h.method = h.add(m.Method)
 	h.proto = h.add(m.Proto)
 	var mi msgInfo
 	f.copyHeaders(h, m.Headers, &mi)
+	if mi.host == nil {
+		mi.host = authority
+	}
 	f.setTarget(h, m.Method, m.Target, mi.host)
 	f.fillBody(h, m, &mi)
 }

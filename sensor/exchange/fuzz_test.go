@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/sensor/http1"
 	"github.com/apitap/apitap/sensor/tcp"
@@ -199,6 +201,23 @@ func FuzzStream(f *testing.F) {
 	f.Add([]byte(crlf("POST /u HTTP/1.1\nExpect: 100-continue\nContent-Length: 3\n\nHTTP/1.1 100 Continue\n\nabcHTTP/1.1 101 Switching\n\n")), []byte{0x40, 0x61, 0x0c, 0x30}, true)
 	f.Add(append([]byte(crlf("HTTP/1.1 200 OK\nContent-Encoding: gzip\nContent-Length: 25\n\n")), gzipped([]byte("x"))...), []byte{0x21, 0x02, 0x41}, true)
 	f.Add([]byte("\x16\x03\x01\x00\xa5\x01\x00GET / HTTP/1.1\r\n\r\n"), []byte{0x10, 0x13, 0x27}, false)
+	// HTTP/2: the client's preface and request, then the server's answer.
+	cl, sv := newH2Side(true), newH2Side(false)
+	cl.fr.WriteSettings()
+	cl.headers(1, false, ":method", "POST", ":path", "/p", ":authority", "a", ":scheme", "http", "authorization", "Bearer x")
+	cl.fr.WriteData(1, true, []byte("{}"))
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingHeaderTableSize, Val: 100})
+	sv.headers(1, false, ":status", "200", "content-encoding", "gzip")
+	sv.fr.WriteData(1, true, gzipped([]byte("ok")))
+	clientB, serverB := cl.take(), sv.take()
+	var h2ops []byte
+	for dir, b := range [][]byte{clientB, serverB} {
+		for n := len(b); n > 0; n -= 64 {
+			h2ops = append(h2ops, byte(min(n, 64)-1)<<2|byte(dir))
+		}
+	}
+	h2data := append(clientB, serverB...)
+	f.Add(h2data, h2ops, false)
 	cfg := DefaultConfig()
 	cfg.HMACKey = []byte("fuzz-key-0123456789")
 	cfg.Limits.MaxBodyBytes = 256

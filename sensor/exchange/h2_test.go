@@ -1,0 +1,226 @@
+package exchange
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/sensor/h2"
+)
+
+// h2side writes one direction's frames with x/net/http2 (an independent
+// implementation of the framing and of HPACK).
+type h2side struct {
+	buf bytes.Buffer
+	fr  *http2.Framer
+	hb  bytes.Buffer
+	enc *hpack.Encoder
+}
+
+func newH2Side(preface bool) *h2side {
+	s := &h2side{}
+	if preface {
+		s.buf.WriteString(h2.Preface)
+	}
+	s.fr = http2.NewFramer(&s.buf, nil)
+	s.enc = hpack.NewEncoder(&s.hb)
+	return s
+}
+
+func (s *h2side) headers(id uint32, end bool, kv ...string) {
+	s.hb.Reset()
+	for i := 0; i < len(kv); i += 2 {
+		s.enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	s.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: s.hb.Bytes(), EndHeaders: true, EndStream: end})
+}
+
+// take returns the bytes written since the last take.
+func (s *h2side) take() []byte {
+	b := append([]byte(nil), s.buf.Bytes()...)
+	s.buf.Reset()
+	return b
+}
+
+// Two multiplexed streams answered out of order: each record pairs the
+// request and response of one stream; :authority is the host, the bearer
+// token is fingerprinted, the gzip body decoded.
+func TestH2Multiplexed(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	cl.fr.WriteSettings()
+	cl.headers(1, false, ":method", "POST", ":path", "/api/v1/orders?src=web", ":authority", "shop.example:8443", ":scheme", "http",
+		"authorization", "Bearer s3cr3t-t0ken", "content-type", "application/json")
+	cl.fr.WriteData(1, true, []byte(`{"item":42}`))
+	cl.headers(3, true, ":method", "GET", ":path", "/api/v1/users/7", ":authority", "shop.example:8443", ":scheme", "http",
+		"authorization", "Bearer s3cr3t-t0ken")
+	c.Data(c2s, cl.take(), ms(1))
+
+	sv.fr.WriteSettings()
+	sv.headers(3, false, ":status", "200", "content-type", "application/json", "content-encoding", "gzip")
+	sv.fr.WriteData(3, true, gzipped([]byte(`{"id":7,"name":"Ann"}`)))
+	sv.headers(1, false, ":status", "201", "content-type", "application/json")
+	sv.fr.WriteData(1, false, []byte(`{"order":`))
+	sv.fr.WriteData(1, true, []byte(`99}`))
+	c.Data(s2c, sv.take(), ms(5))
+
+	out := h.take()
+	if len(out) != 2 {
+		t.Fatalf("%d records: %s", len(out), dump(out))
+	}
+	get, post := out[0], out[1]
+	if get.Method != "GET" || get.Target != "/api/v1/users/7" || get.Status != 200 || string(get.Response.Data) != `{"id":7,"name":"Ann"}` ||
+		get.Response.ContentEncoding != "gzip" || get.Proto != "HTTP/2.0" {
+		t.Fatalf("GET record: %s", dump(out[:1]))
+	}
+	if post.Method != "POST" || post.Path != "/api/v1/orders" || post.Query != "src=web" || post.Status != 201 ||
+		string(post.Request.Data) != `{"item":42}` || post.Request.WireBytes != 11 || string(post.Response.Data) != `{"order":99}` ||
+		post.Response.WireBytes != 12 || post.Request.ContentType != "application/json" {
+		t.Fatalf("POST record: %s", dump(out[1:]))
+	}
+	for _, e := range out {
+		if e.Host != "shop.example" || e.HostPort != 8443 || e.Client.Port() != 50000 || e.Server.Port() != 80 {
+			t.Fatalf("addressing: %s", dump([]*flow.Exchange{e}))
+		}
+		wantFlags(t, e, flow.FlagRedacted, ^flow.FlagRedacted)
+		if strings.Contains(string(flow.AppendJSON(nil, e)), "s3cr3t") || len(e.Credentials) != 1 || e.Credentials[0].Fingerprint == "" {
+			t.Fatalf("credential not redacted: %s", dump([]*flow.Exchange{e}))
+		}
+		for _, hd := range e.RequestHeaders {
+			if strings.HasPrefix(hd.Name, ":") {
+				t.Fatalf("pseudo-header %s in the headers", hd.Name)
+			}
+		}
+	}
+	c.End(0, ms(10))
+	if len(h.take()) != 0 {
+		t.Fatal("records after the end")
+	}
+	if st := h.f.Stats(); st.HTTP2Connections != 1 || st.HTTPConnections != 1 || st.Requests != 2 || st.Responses != 2 || st.Exchanges != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// The server's SETTINGS may come before the client's preface, split from
+// the frames after it: held until the preface decides, not lost. The
+// preface itself may be split too.
+func TestH2ServerFirst(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 100})
+	sv.fr.WriteWindowUpdate(0, 1<<16)
+	first := sv.take()
+	c.Data(s2c, first[:len(first)-5], ms(1)) // ends inside WINDOW_UPDATE
+
+	cl.fr.WriteSettings()
+	cl.headers(1, true, ":method", "GET", ":path", "/", ":authority", "a.example", ":scheme", "http")
+	req := cl.take()
+	c.Data(c2s, req[:7], ms(2))
+	c.Data(c2s, req[7:], ms(3))
+
+	sv.headers(1, true, ":status", "204")
+	c.Data(s2c, append(first[len(first)-5:], sv.take()...), ms(4))
+	e := h.one()
+	if e.Method != "GET" || e.Status != 204 || e.Host != "a.example" || e.Flags != 0 {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	if st := h.f.Stats(); st.HTTP2Lost != 0 || st.SkippedBytes != 0 || st.NonHTTPConnections != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A stream never answered times out alone; its late response is a
+// no_request record; a stream still open at the end is no_response; a
+// reset stream is emitted at once, incomplete.
+func TestH2Timeouts(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ResponseTimeout = time.Second })
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	cl.headers(1, true, ":method", "GET", ":path", "/slow", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(0))
+	cl.headers(3, true, ":method", "GET", ":path", "/fast", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(900))
+	h.f.Advance(ms(1100))
+	e := h.one()
+	if e.Target != "/slow" || !e.Flags.Has(flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	sv.headers(3, true, ":status", "200")
+	sv.headers(1, true, ":status", "200")
+	c.Data(s2c, sv.take(), ms(1200))
+	out := h.take()
+	if len(out) != 2 || out[0].Target != "/fast" || out[0].Status != 200 || out[0].Flags != 0 || !out[1].Flags.Has(flow.FlagNoRequest) {
+		t.Fatalf("%s", dump(out))
+	}
+
+	cl.headers(5, true, ":method", "GET", ":path", "/reset", ":authority", "a.example", ":scheme", "http")
+	cl.headers(7, true, ":method", "GET", ":path", "/open", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(1300))
+	sv.fr.WriteRSTStream(5, http2.ErrCodeRefusedStream)
+	c.Data(s2c, sv.take(), ms(1301))
+	e = h.one()
+	if e.Target != "/reset" || !e.Flags.Has(flow.FlagNoResponse|flow.FlagIncomplete) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	c.End(0, ms(1400))
+	e = h.one()
+	if e.Target != "/open" || !e.Flags.Has(flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	if st := h.f.Stats(); st.ResponseTimeouts != 1 || st.NoRequest != 1 || st.EndedPending != 1 || st.NoResponse != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Bytes lost inside a DATA payload flag that message only; lost anywhere
+// else, the connection is given up: its open streams are emitted, flagged
+// gap, and the rest is counted as opaque.
+func TestH2Gaps(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	cl.headers(1, true, ":method", "GET", ":path", "/a", ":authority", "a.example", ":scheme", "http")
+	cl.headers(3, true, ":method", "GET", ":path", "/b", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(1))
+	sv.headers(1, false, ":status", "200")
+	sv.fr.WriteData(1, true, []byte("0123456789"))
+	resp := sv.take()
+	c.Data(s2c, resp[:len(resp)-6], ms(2))
+	c.Gap(s2c, 3, ms(3))
+	c.Data(s2c, resp[len(resp)-3:], ms(4))
+	e := h.one()
+	if e.Target != "/a" || e.Response.WireBytes != 10 || string(e.Response.Data) != "0123789" || !e.Flags.Has(flow.FlagGap) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	sv.headers(3, true, ":status", "200")
+	c.Gap(s2c, 4, ms(5)) // inside a frame header: the connection is lost
+	c.Data(s2c, sv.take(), ms(6))
+	e = h.one()
+	if e.Target != "/b" || !e.Flags.Has(flow.FlagGap|flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	c.End(0, ms(7))
+	if st := h.f.Stats(); st.HTTP2Lost != 1 || st.OpaqueBytes == 0 || len(h.take()) != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Without the preface, or midstream, a binary stream is not HTTP.
+func TestH2NotWithoutPreface(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(true))
+	cl := newH2Side(true)
+	cl.headers(1, true, ":method", "GET", ":path", "/", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(1))
+	c.End(0, ms(2))
+	if st := h.f.Stats(); st.HTTP2Connections != 0 || len(h.take()) != 0 {
+		t.Fatalf("midstream: stats %+v", st)
+	}
+}
