@@ -1,6 +1,8 @@
 package sensor_test
 
 import (
+	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/encap"
 	"github.com/apitap/apitap/internal/testutil"
 )
 
@@ -73,4 +76,76 @@ func TestHTTP2AgainstTshark(t *testing.T) {
 		total += len(want)
 	}
 	t.Logf("%d HTTP/2 requests in %d captures, all matched", total, len(files))
+}
+
+// h2Key is what identifies an HTTP/2 record's content.
+func h2Key(e *flow.Exchange) string {
+	return strings.Join([]string{e.Method, e.Target, e.Host, strconv.Itoa(e.Status), string(e.Request.Data), string(e.Response.Data),
+		strconv.FormatInt(e.Request.WireBytes, 10), strconv.FormatInt(e.Response.WireBytes, 10)}, "\x00")
+}
+
+// The HTTP/2 captures damaged as a lossy mirror port would: reordered and
+// duplicated segments give exactly the clean records; dropped segments give
+// records that are either identical to a clean one or flagged (gap,
+// incomplete, no_response, no_request), never a wrong record that looks
+// right. APITAP_H2_DAMAGE_SEEDS=N sweeps more seeds (default 3).
+func TestHTTP2Damage(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	seeds := 3
+	if v, err := strconv.Atoi(os.Getenv("APITAP_H2_DAMAGE_SEEDS")); err == nil && v > 0 {
+		seeds = v
+	}
+	const damaged = flow.FlagGap | flow.FlagIncomplete | flow.FlagNoResponse | flow.FlagNoRequest
+	dir := t.TempDir()
+	var flagged, intact, lostConns uint64
+	for _, name := range []string{"suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", "suricata-verify/bug-5929-02__http2_multiple_headers.pcap"} {
+		src := filepath.Join(corpus, "pcap", name)
+		clean, _ := runFile(t, src, nil)
+		want := map[string]int{}
+		for _, e := range clean.ex {
+			want[h2Key(e)]++
+		}
+		in, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := int64(1); seed <= int64(seeds); seed++ {
+			for _, o := range []encap.Options{{Reorder: 0.3, Seed: seed}, {Dup: 0.3, Seed: seed}, {Drop: 0.05, Seed: seed}, {Drop: 0.15, Seed: seed}} {
+				var out bytes.Buffer
+				if _, err := encap.Rewrite(bytes.NewReader(in), &out, o); err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(dir, "d.pcap")
+				if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				got, st := runFile(t, p, nil)
+				lostConns += st.HTTP.HTTP2Lost
+				left := maps.Clone(want)
+				for _, e := range got.ex {
+					k := h2Key(e)
+					if o.Drop == 0 && e.Flags&damaged != 0 {
+						t.Errorf("%s %+v: flagged %s without loss", name, o, e.Flags)
+					}
+					if e.Flags&damaged != 0 {
+						flagged++
+						continue
+					}
+					intact++
+					if left[k] == 0 {
+						t.Errorf("%s %+v: a record unflagged and unlike any clean one: %s %s %d flags %s", name, o, e.Method, e.Target, e.Status, e.Flags)
+						continue
+					}
+					left[k]--
+				}
+				if o.Drop == 0 && len(got.ex) != len(clean.ex) {
+					t.Errorf("%s %+v: %d records, clean %d", name, o, len(got.ex), len(clean.ex))
+				}
+			}
+		}
+	}
+	if flagged == 0 || lostConns == 0 {
+		t.Errorf("the drops damaged nothing: %d flagged records, %d connections lost", flagged, lostConns)
+	}
+	t.Logf("%d seeds: %d records intact, %d flagged; %d connections given up", seeds, intact, flagged, lostConns)
 }

@@ -32,6 +32,7 @@ type h2state struct {
 	// scratch for the http1.Message handed to fillRequest/fillResponse
 	fbuf   []byte
 	fields []http1.Field
+	msg    http1.Message
 }
 
 // h2stream is one stream: its two messages while they arrive, and the
@@ -135,6 +136,7 @@ func (c *conn) releaseH2() {
 	}
 	clear(c.h2.streams)
 	clear(c.h2.fields)
+	c.h2.msg = http1.Message{}
 }
 
 func (c *conn) stream(id uint32) *h2stream {
@@ -417,7 +419,8 @@ func (c *conn) messageH2(m *h2msg, req bool, authority *[]byte) *http1.Message {
 		buf = make([]byte, 0, n)
 	}
 	fields := st.fields[:0]
-	msg := &http1.Message{Request: req, Proto: proto2, ContentLength: -1, Body: m.body,
+	msg := &st.msg // reused: the fill functions copy what they keep
+	*msg = http1.Message{Request: req, Proto: proto2, ContentLength: -1, Body: m.body,
 		BodyWireBytes: m.wire, Start: m.start, End: m.end, Flags: m.flags}
 	for i := range m.fields {
 		fd := &m.fields[i]

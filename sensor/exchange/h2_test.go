@@ -11,6 +11,7 @@ import (
 
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/sensor/h2"
+	"github.com/apitap/apitap/sensor/tcp"
 )
 
 // h2side writes one direction's frames with x/net/http2 (an independent
@@ -222,5 +223,99 @@ func TestH2NotWithoutPreface(t *testing.T) {
 	c.End(0, ms(2))
 	if st := h.f.Stats(); st.HTTP2Connections != 0 || len(h.take()) != 0 {
 		t.Fatalf("midstream: stats %+v", st)
+	}
+}
+
+// BenchmarkExchangeH2 is BenchmarkExchange's keep-alive exchange over
+// HTTP/2: the same request and response (bearer token, ~1 KB JSON body),
+// one stream each, HPACK-encoded by x/net/http2 as a client and server
+// would (repeated fields hit the dynamic table); a new connection every
+// 1,000 streams.
+func BenchmarkExchangeH2(b *testing.B) {
+	const streams = 1000
+	clStart, svStart, reqs, resps := h2KeepAlive(streams)
+	cfg := DefaultConfig()
+	cfg.HMACKey = []byte("0123456789abcdef")
+	f := NewFactory(cfg, func(*flow.Exchange) {})
+	var s interface {
+		Data(tcp.Dir, []byte, int64)
+		End(tcp.EndReason, int64)
+	}
+	ts := ms(0)
+	b.SetBytes(int64(len(reqs[1]) + len(resps[1])))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % streams
+		i++
+		ts += 1000
+		if k == 0 {
+			if s != nil {
+				s.End(tcp.EndFIN, ts)
+			}
+			s = f.New(connInfo(false))
+			s.Data(c2s, clStart, ts)
+			s.Data(s2c, svStart, ts)
+		}
+		s.Data(c2s, reqs[k], ts)
+		s.Data(s2c, resps[k], ts+500)
+	}
+	s.End(tcp.EndFIN, ts+1)
+	b.ReportMetric(float64(f.Stats().Exchanges)/float64(b.N), "exchanges/op")
+}
+
+// h2KeepAlive is one connection's bytes for n streams of the keep-alive
+// exchange: the client's preface and SETTINGS, the server's SETTINGS,
+// then each stream's request and response.
+func h2KeepAlive(n int) (clStart, svStart []byte, reqs, resps [][]byte) {
+	cl, sv := newH2Side(true), newH2Side(false)
+	cl.fr.WriteSettings()
+	sv.fr.WriteSettings()
+	clStart, svStart = cl.take(), sv.take()
+	reqs, resps = make([][]byte, n), make([][]byte, n)
+	for i := range n {
+		id := uint32(2*i + 1)
+		cl.headers(id, true, ":method", "GET", ":path", "/api/v1/orders/12345?expand=items", ":authority", "api.example.com",
+			":scheme", "http", "user-agent", "test-client/1.0", "accept", "application/json",
+			"authorization", "Bearer opaque-access-token-0123456789abcdef")
+		reqs[i] = cl.take()
+		sv.headers(id, false, ":status", "200", "content-type", "application/json; charset=utf-8",
+			"date", "Tue, 02 Jan 2024 03:04:05 GMT", "cache-control", "no-store", "content-length", itoa(len(kaBody)))
+		sv.fr.WriteData(id, true, []byte(kaBody))
+		resps[i] = sv.take()
+	}
+	return clStart, svStart, reqs, resps
+}
+
+// TestAllocsPerExchangeH2: an HTTP/2 stream allocates only its record,
+// as an HTTP/1.x exchange does (4 with one bearer token); the streams,
+// their buffers and the message handed to the fill functions are reused.
+func TestAllocsPerExchangeH2(t *testing.T) {
+	clStart, svStart, reqs, resps := h2KeepAlive(1100)
+	cfg := DefaultConfig()
+	cfg.HMACKey = []byte("0123456789abcdef")
+	var last *flow.Exchange
+	n := 0
+	f := NewFactory(cfg, func(e *flow.Exchange) { last = e; n++ })
+	s := f.New(connInfo(false))
+	s.Data(c2s, clStart, ms(0))
+	s.Data(s2c, svStart, ms(0))
+	i := 0
+	run := func() {
+		s.Data(c2s, reqs[i], ms(i))
+		s.Data(s2c, resps[i], ms(i))
+		i++
+	}
+	for range 10 {
+		run()
+	}
+	allocs := testing.AllocsPerRun(1000, run)
+	if last == nil || last.Status != 200 || len(last.Response.Data) != len(kaBody) || n != 1011 || len(last.Credentials) != 1 {
+		t.Fatalf("exchange not produced: %d %s", n, dump([]*flow.Exchange{last}))
+	}
+	s.End(tcp.EndFIN, ms(2000))
+	t.Logf("allocations per HTTP/2 exchange: %.1f", allocs)
+	if allocs > 4 {
+		t.Errorf("%.1f allocations per exchange, budget 4", allocs)
 	}
 }
