@@ -25,7 +25,9 @@ const (
 	// midstream capture).
 	FlagNoRequest
 	// FlagUpgrade: the exchange switched protocols (101, e.g. WebSocket);
-	// the rest of the connection is not parsed as HTTP.
+	// the rest of the connection is not parsed as HTTP, except after an
+	// h2c upgrade, where it is parsed as HTTP/2 and this record carries
+	// the answer from stream 1 (101 in Informational).
 	FlagUpgrade
 	// FlagConnect: a CONNECT tunnel; the rest of the connection is opaque.
 	FlagConnect

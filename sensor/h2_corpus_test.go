@@ -149,3 +149,28 @@ func TestHTTP2Damage(t *testing.T) {
 	}
 	t.Logf("%d seeds: %d records intact, %d flagged; %d connections given up", seeds, intact, flagged, lostConns)
 }
+
+// The corpus's h2c upgrades (curl's `--http2` on http://): three
+// connections upgrade with `Upgrade: h2c`, and tshark reads each
+// request's answer as HTTP/2 stream 1 with :status 206. apitap reports the
+// request with that answer, 101 among its informational statuses, flagged
+// upgrade; the two requests on connections that stayed HTTP/1.1 are plain.
+func TestH2cUpgradeCorpus(t *testing.T) {
+	pcap := filepath.Join(testutil.Corpus(t), "pcap", "suricata-verify", "http2-range__http2-range.pcap")
+	c, st := runFile(t, pcap, nil)
+	var up, plain int
+	for _, e := range c.ex {
+		switch {
+		case e.Flags == flow.FlagUpgrade && slices.Equal(e.Informational, []int{101}) && e.Status == 206 && e.Proto == "HTTP/1.1" &&
+			e.Response.WireBytes > 0 && e.Target == "/eicar":
+			up++
+		case e.Flags == 0 && e.Status == 206 && len(e.Informational) == 0:
+			plain++
+		default:
+			t.Errorf("unexpected record: %s %s %d %v %s", e.Proto, e.Target, e.Status, e.Informational, e.Flags)
+		}
+	}
+	if up != 3 || plain != 2 || st.HTTP.HTTP2Connections != 3 || st.HTTP.HTTP2Lost != 0 || st.HTTP.Upgrades != 3 {
+		t.Fatalf("%d upgraded, %d plain; stats %+v", up, plain, st.HTTP)
+	}
+}

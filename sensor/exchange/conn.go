@@ -666,6 +666,13 @@ func (c *conn) onResponse(m *http1.Message) {
 
 	var flags flow.Flags
 	upgrade := m.Status == 101
+	if upgrade && pr != nil && !pr.ghost && h2cUpgrade(pr, m) {
+		// HTTP/2 from the next byte on: pr's answer comes on stream 1.
+		f.st.upgrades.Add(1)
+		c.live--
+		c.upgradeH2(pr, m.End)
+		return
+	}
 	connect := pr != nil && m.Status/100 == 2 && equalFold(pr.get(pr.method), "connect")
 	if upgrade {
 		flags |= flow.FlagUpgrade

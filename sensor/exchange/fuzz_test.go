@@ -218,6 +218,18 @@ func FuzzStream(f *testing.F) {
 	}
 	h2data := append(clientB, serverB...)
 	f.Add(h2data, h2ops, false)
+	// An h2c upgrade: the 101 and the server's first frames in one segment.
+	upReq := []byte(crlf("GET /u HTTP/1.1\nHost: a\nConnection: Upgrade\nUpgrade: h2c\n\n"))
+	sv.fr.WriteSettings()
+	sv.headers(1, true, ":status", "204")
+	upResp := append([]byte(crlf("HTTP/1.1 101 Switching Protocols\nUpgrade: h2c\n\n")), sv.take()...)
+	var upOps []byte
+	for dir, b := range [][]byte{upReq, upResp} {
+		for n := len(b); n > 0; n -= 64 {
+			upOps = append(upOps, byte(min(n, 64)-1)<<2|byte(dir))
+		}
+	}
+	f.Add(append(upReq, upResp...), upOps, false)
 	cfg := DefaultConfig()
 	cfg.HMACKey = []byte("fuzz-key-0123456789")
 	cfg.Limits.MaxBodyBytes = 256

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/apitap/apitap/flow"
@@ -27,6 +28,7 @@ var proto2 = []byte("HTTP/2.0")
 type h2state struct {
 	p       [2]*h2.Parser // by role
 	hs      [2]h2handler
+	pass    [2]func([]byte, int64) // by role: the HTTP/1 parsers' passthrough after an h2c upgrade
 	streams map[uint32]*h2stream
 	free    []*h2stream
 	// scratch for the http1.Message handed to fillRequest/fillResponse
@@ -80,20 +82,7 @@ func (c *conn) startH2(clientDir tcp.Dir) {
 	}
 	c.roleOf[clientDir], c.roleOf[1-clientDir] = roleReq, roleResp
 	c.mode = modeH2
-	if c.h2 == nil {
-		c.h2 = &h2state{streams: map[uint32]*h2stream{}}
-		for r := range c.h2.hs {
-			c.h2.hs[r] = h2handler{c: c, role: uint8(r)}
-		}
-	}
-	lim := h2.Limits{MaxHeaders: f.cfg.Limits.MaxHeaders, MaxHeaderBytes: f.cfg.Limits.MaxHeaderBytes}
-	for r := range c.h2.p {
-		if c.h2.p[r] == nil {
-			c.h2.p[r] = h2.NewParser(r == roleReq, lim, &c.h2.hs[r])
-		} else {
-			c.h2.p[r].Reset(r == roleReq, lim, &c.h2.hs[r])
-		}
-	}
+	c.initH2()
 	f.st.httpConns.Add(1)
 	f.st.h2Conns.Add(1)
 	other := &c.det[1-clientDir]
@@ -108,6 +97,32 @@ func (c *conn) startH2(clientDir tcp.Dir) {
 	if len(other.buf) > 0 {
 		c.h2.p[c.roleOf[1-clientDir]].Feed(other.buf, other.ts)
 		other.buf = other.buf[:0]
+	}
+}
+
+// initH2 makes the conn's HTTP/2 state ready for a new connection.
+func (c *conn) initH2() {
+	if c.h2 == nil {
+		st := &h2state{streams: map[uint32]*h2stream{}}
+		for r := range st.hs {
+			st.hs[r] = h2handler{c: c, role: uint8(r)}
+			role := uint8(r)
+			st.pass[r] = func(data []byte, ts int64) {
+				if !c.opaque {
+					c.h2.p[role].Feed(data, ts)
+				}
+			}
+		}
+		c.h2 = st
+	}
+	f := c.f
+	lim := h2.Limits{MaxHeaders: f.cfg.Limits.MaxHeaders, MaxHeaderBytes: f.cfg.Limits.MaxHeaderBytes}
+	for r := range c.h2.p {
+		if c.h2.p[r] == nil {
+			c.h2.p[r] = h2.NewParser(r == roleReq, lim, &c.h2.hs[r])
+		} else {
+			c.h2.p[r].Reset(r == roleReq, lim, &c.h2.hs[r])
+		}
 	}
 }
 
@@ -486,4 +501,48 @@ func settingsFrame(b []byte) bool {
 	}
 	length := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
 	return b[3] == 0x4 && b[4] == 0 && b[5]&0x7f == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0 && length%6 == 0
+}
+
+// h2cUpgrade reports whether the 101 m switches pr's connection to
+// HTTP/2 (RFC 7540 §3.2): the request asked for h2c and the response
+// names it.
+func h2cUpgrade(pr *pendingReq, m *http1.Message) bool {
+	if !equalFold(trimOWS(m.Header("upgrade")), "h2c") {
+		return false
+	}
+	for _, hs := range pr.hdrs {
+		if equalFold(pr.get(hs.name), "upgrade") {
+			for _, t := range bytes.Split(pr.get(hs.value), []byte(",")) {
+				if equalFold(trimOWS(t), "h2c") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// upgradeH2 switches the connection to HTTP/2 after the 101 that
+// answered pr (an `Upgrade: h2c` request): pr becomes stream 1's request,
+// with 101 among its informational statuses and the upgrade flag, and is
+// answered by stream 1's response. Both HTTP/1 parsers hand the rest of
+// their bytes to the HTTP/2 ones; the client's begins with the preface.
+func (c *conn) upgradeH2(pr *pendingReq, ts int64) {
+	c.initH2()
+	c.mode = modeH2
+	c.f.st.h2Conns.Add(1)
+	if len(pr.info) < maxInfo {
+		pr.info = append(pr.info, 101)
+	}
+	pr.half.flags |= flow.FlagUpgrade
+	if s := c.stream(1); s != nil {
+		s.req.head, s.req.done, s.req.end = true, true, pr.end
+		s.pr, pr.h2id = pr, 1
+	} else {
+		c.f.emitNoResponse(c, pr, ts)
+		c.f.putReq(pr)
+	}
+	st := c.h2
+	c.parsers[roleReq].SetPassthrough(st.pass[roleReq])
+	c.parsers[roleResp].SetPassthrough(st.pass[roleResp])
 }

@@ -319,3 +319,55 @@ func TestAllocsPerExchangeH2(t *testing.T) {
 		t.Errorf("%.1f allocations per exchange, budget 4", allocs)
 	}
 }
+
+// An `Upgrade: h2c` request answered by 101: the connection is HTTP/2 from
+// the byte after the 101 (here in the same segment as the server's first
+// frames). The request's answer comes on stream 1; later streams are
+// HTTP/2 records. A server that ignores the upgrade keeps HTTP/1.1.
+func TestH2cUpgrade(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(false))
+	c.Data(c2s, []byte(crlf("GET /first HTTP/1.1\nHost: a.example\nConnection: Upgrade, HTTP2-Settings\nUpgrade: h2c\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\n\n")), ms(1))
+	sv, cl := newH2Side(false), newH2Side(true)
+	sv.fr.WriteSettings()
+	sv.headers(1, false, ":status", "200", "content-type", "text/plain")
+	sv.fr.WriteData(1, true, []byte("first"))
+	c.Data(s2c, append([]byte(crlf("HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: h2c\n\n")), sv.take()...), ms(2))
+	e := h.one()
+	if e.Proto != "HTTP/1.1" || e.Target != "/first" || e.Status != 200 || string(e.Response.Data) != "first" ||
+		len(e.Informational) != 1 || e.Informational[0] != 101 || e.Flags != flow.FlagUpgrade {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	cl.fr.WriteSettings()
+	cl.headers(3, true, ":method", "GET", ":path", "/second", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(3))
+	sv.headers(3, true, ":status", "204")
+	c.Data(s2c, sv.take(), ms(4))
+	e = h.one()
+	if e.Proto != "HTTP/2.0" || e.Target != "/second" || e.Status != 204 || e.Flags != 0 {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	c.End(0, ms(5))
+	if st := h.f.Stats(); st.HTTP2Connections != 1 || st.Upgrades != 1 || st.OpaqueBytes != 0 || st.SkippedBytes != 0 || len(h.take()) != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// Declined: the answer is a plain 200 and HTTP/1.1 goes on.
+	c = h.f.New(connInfo(false))
+	c.Data(c2s, []byte(crlf("GET /a HTTP/1.1\nHost: a.example\nConnection: Upgrade\nUpgrade: h2c\n\n")), ms(10))
+	c.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 2\n\nok")), ms(11))
+	c.Data(c2s, []byte(crlf("GET /b HTTP/1.1\nHost: a.example\n\n")), ms(12))
+	c.Data(s2c, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")), ms(13))
+	out := h.take()
+	if len(out) != 2 || out[0].Target != "/a" || out[1].Target != "/b" || out[0].Flags != 0 || out[1].Flags != 0 {
+		t.Fatalf("%s", dump(out))
+	}
+	// A WebSocket upgrade stays opaque.
+	c = h.f.New(connInfo(false))
+	c.Data(c2s, []byte(crlf("GET /ws HTTP/1.1\nHost: a.example\nConnection: Upgrade\nUpgrade: websocket\n\n")), ms(20))
+	c.Data(s2c, append([]byte(crlf("HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: websocket\n\n")), 0x81, 0x02, 'h', 'i'), ms(21))
+	e = h.one()
+	if e.Status != 101 || e.Flags != flow.FlagUpgrade || h.f.Stats().HTTP2Connections != 1 {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+}

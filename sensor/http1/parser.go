@@ -139,6 +139,9 @@ type Parser struct {
 	request bool
 	state   state
 	ts      int64
+	// pass receives the bytes after SetPassthrough, instead of counting
+	// them as skipped.
+	pass func(data []byte, ts int64)
 
 	// Start-line recognition and resynchronisation.
 	syncing   bool // scanning with the strict rules for a start line
@@ -353,7 +356,11 @@ func (p *Parser) run(data []byte) {
 		case stPeek:
 			n = p.feedPeek(data)
 		default: // stOpaque, stClosed
-			p.skip(len(data))
+			if p.pass != nil && p.state == stOpaque {
+				p.pass(data, p.ts)
+			} else {
+				p.skip(len(data))
+			}
 			n = len(data)
 		}
 		// Some transitions legitimately consume nothing (a rejected
@@ -1539,6 +1546,22 @@ func (p *Parser) Close(ts int64) {
 // (counted). SetOpaque never calls the Handler, so it is safe to call from
 // inside Handler.Message of either parser.
 func (p *Parser) SetOpaque() {
+	p.pass = nil
+	p.setOpaque()
+}
+
+// SetPassthrough is SetOpaque, except that the rest of the stream —
+// starting with the bytes of the Feed call in progress that follow the
+// current message — is handed to fn rather than counted: the protocol the
+// connection switched to (HTTP/2 after an h2c upgrade) is read from the
+// first byte after the 101. data is valid only during the call. Safe to
+// call from inside Handler.Message, like SetOpaque.
+func (p *Parser) SetPassthrough(fn func(data []byte, ts int64)) {
+	p.setOpaque()
+	p.pass = fn
+}
+
+func (p *Parser) setOpaque() {
 	if p.state == stOpaque || p.state == stClosed {
 		return
 	}

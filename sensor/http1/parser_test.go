@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -331,6 +332,28 @@ func TestOpaqueAfterSwitch(t *testing.T) {
 	req.Feed([]byte("\x00\x00\x12\x04\x00\x00\x00\x00\x00"), 2)
 	if len(r.msgs) != 1 || resp.Stats().SkippedBytes != 24 || req.Stats().SkippedBytes != 9 {
 		t.Errorf("opaque: msgs=%d resp=%+v req=%+v", len(r.msgs), resp.Stats(), req.Stats())
+	}
+
+	// SetPassthrough: the bytes after the 101, in the same call and
+	// later, go to the function with their timestamps, uncounted; Reset
+	// and SetOpaque end it.
+	var got []string
+	pass := func(data []byte, ts int64) { got = append(got, fmt.Sprintf("%d:%s", ts, data)) }
+	r = &recorder{methods: []string{"GET"}}
+	resp = NewParser(false, Limits{}, r)
+	r.onMsg = func(m *Message) { resp.SetPassthrough(pass) }
+	resp.Feed([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\nframes"), 5)
+	resp.Feed([]byte("more"), 6)
+	if strings.Join(got, ",") != "5:frames,6:more" || resp.Stats().SkippedBytes != 0 || len(r.msgs) != 1 {
+		t.Errorf("passthrough: %q %+v", got, resp.Stats())
+	}
+	resp.SetOpaque()
+	resp.Feed([]byte("x"), 7)
+	resp.SetPassthrough(pass)
+	resp.Reset(false, Limits{}, r, false)
+	resp.Feed([]byte("HTTP/1.1 204 No Content\r\n\r\n"), 8)
+	if len(got) != 2 || resp.Stats().SkippedBytes != 0 || len(r.msgs) != 2 {
+		t.Errorf("after passthrough: %q %+v", got, resp.Stats())
 	}
 }
 
