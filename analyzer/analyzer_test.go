@@ -417,3 +417,36 @@ func TestAnomalyFindings(t *testing.T) {
 		t.Fatalf("Anomalies() %+v", got)
 	}
 }
+
+// A gRPC service answers every call 200 at the HTTP level; the detectors
+// see the status its grpc-status says (flow.EffectiveStatus): a minute of
+// UNAUTHENTICATED answers is a burst of auth failures, as 401s would be.
+// The stored row keeps the HTTP status.
+func TestGRPCStatusReachesDetectors(t *testing.T) {
+	s := &memSink{}
+	a, err := New(DefaultConfig(), Settings{Sinks: []Sink{s}})
+	must(t, err)
+	var batch []codec.Record
+	for i := range 60 {
+		r := ex(uint64(i), "POST", "/auth.v1.Login/Authenticate", "", 200, time.Duration(i)*time.Second)
+		e := r.Exchange
+		e.Proto = "HTTP/2.0"
+		e.Response.ContentType = "application/grpc"
+		e.ResponseHeaders = []flow.Header{{Name: "content-type", Value: "application/grpc"},
+			{Name: "grpc-status", Value: "16"}, {Name: "grpc-message", Value: "invalid credentials"}}
+		batch = append(batch, r)
+	}
+	must(t, a.Consume(context.Background(), batch))
+	var burst int
+	for _, f := range s.results[0].Findings {
+		if f.Kind == "anomaly" && f.Type == "auth_failure_burst" && f.Endpoint == "/auth.v1.Login/Authenticate" {
+			burst++
+		}
+	}
+	if burst != 1 {
+		t.Fatalf("findings %+v", s.results[0].Findings)
+	}
+	if row := s.results[0].Exchanges[0]; row.Status != 200 {
+		t.Fatalf("stored status %d", row.Status)
+	}
+}

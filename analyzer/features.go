@@ -102,7 +102,7 @@ func (a *Analyzer) observe(i int) {
 	principal := a.idn.Principal(e)
 	*ev = anomaly.Event{Time: inventory.Time(e), Client: a.idn.Client(e), Principal: principal,
 		Host: k.Host, Method: k.Method, Path: k.Path, Operation: k.Operation, RawPath: e.PathDecoded,
-		Status: e.Status, User: ft.user, Authenticated: principal != "", RespBytes: e.Response.WireBytes,
+		Status: flow.EffectiveStatus(e), User: ft.user, Authenticated: principal != "", RespBytes: e.Response.WireBytes,
 		Injections: ft.injections}
 	a.feat.ids = paramValues(a.feat.ids[:0], k.Path, e.PathDecoded)
 	ev.IDs = a.feat.ids

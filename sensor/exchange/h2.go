@@ -213,7 +213,22 @@ func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, s
 		if truncated {
 			m.flags |= flow.FlagHeadersTruncated
 		}
-	} // a second block is the trailers: it only ends the stream
+	} else if len(m.fields) < c.f.cfg.Limits.MaxHeaders {
+		// A second block is the trailers: recorded after the headers
+		// (gRPC's grpc-status and grpc-message travel there), within the
+		// header limit; pseudo-header fields are not allowed in them.
+		for _, fd := range fields {
+			if len(m.fields) == c.f.cfg.Limits.MaxHeaders {
+				m.flags |= flow.FlagHeadersTruncated
+				break
+			}
+			if !fd.IsPseudo() {
+				m.fields = append(m.fields, fd)
+			}
+		}
+	} else if len(fields) > 0 {
+		m.flags |= flow.FlagHeadersTruncated
+	}
 	if end {
 		c.endMsg(s, h.role, ts)
 	}

@@ -371,3 +371,41 @@ func TestH2cUpgrade(t *testing.T) {
 		t.Fatalf("%s", dump([]*flow.Exchange{e}))
 	}
 }
+
+// gRPC over HTTP/2: the status travels in the trailers (a second header
+// block ending the stream), recorded after the headers, so that
+// flow.EffectiveStatus sees it; or, for a call that fails at once, in a
+// trailers-only response.
+func TestH2GRPC(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	msg := []byte{0, 0, 0, 0, 5, 0x0a, 0x03, 'b', 'o', 'b'} // one length-prefixed protobuf message
+	for _, id := range []uint32{1, 3} {
+		cl.headers(id, false, ":method", "POST", ":path", "/auth.v1.Login/Authenticate", ":authority", "auth:50051",
+			":scheme", "http", "content-type", "application/grpc", "te", "trailers")
+		cl.fr.WriteData(id, true, msg)
+	}
+	c.Data(c2s, cl.take(), ms(1))
+	sv.headers(1, false, ":status", "200", "content-type", "application/grpc")
+	sv.fr.WriteData(1, false, []byte{0, 0, 0, 0, 0})
+	sv.headers(1, true, "grpc-status", "16", "grpc-message", "invalid credentials")
+	sv.headers(3, true, ":status", "200", "content-type", "application/grpc", "grpc-status", "12")
+	c.Data(s2c, sv.take(), ms(2))
+	out := h.take()
+	if len(out) != 2 {
+		t.Fatalf("%s", dump(out))
+	}
+	e := out[0]
+	names := []string{}
+	for _, hd := range e.ResponseHeaders {
+		names = append(names, hd.Name+"="+hd.Value)
+	}
+	if strings.Join(names, ",") != "content-type=application/grpc,grpc-status=16,grpc-message=invalid credentials" ||
+		e.Status != 200 || flow.EffectiveStatus(e) != 401 || e.Response.WireBytes != 5 || e.Flags != 0 || e.Request.WireBytes != 10 {
+		t.Fatalf("%s", dump(out[:1]))
+	}
+	if e := out[1]; flow.EffectiveStatus(e) != 501 || e.Flags != 0 {
+		t.Fatalf("%s", dump(out[1:]))
+	}
+}
