@@ -88,6 +88,9 @@ type Factory struct {
 	// pendingBytes is the memory held by the copies of live pending
 	// requests (bounded by MaxPendingBytes).
 	pendingBytes int64
+	// h2Bytes is the memory held by HTTP/2 messages still arriving (their
+	// header fields and body prefixes), bounded by MaxPendingBytes too.
+	h2Bytes int64
 
 	st counters
 }

@@ -54,6 +54,19 @@ type h2msg struct {
 	flags      flow.Flags
 	start, end int64
 	head, done bool
+	held       int64 // bytes counted in Factory.h2Bytes
+}
+
+// hold counts n more bytes of m against the budget.
+func (c *conn) hold(m *h2msg, n int) {
+	m.held += int64(n)
+	c.f.h2Bytes += int64(n)
+}
+
+// release returns m's bytes to the budget and empties it.
+func (c *conn) release(m *h2msg) {
+	c.f.h2Bytes -= m.held
+	m.reset()
 }
 
 func (m *h2msg) reset() {
@@ -149,7 +162,9 @@ func (c *conn) releaseH2() {
 	if c.h2 == nil {
 		return
 	}
-	clear(c.h2.streams)
+	for _, s := range c.h2.streams {
+		c.dropStream(s) // returns its bytes to the budget
+	}
 	clear(c.h2.fields)
 	c.h2.msg = http1.Message{}
 }
@@ -176,8 +191,8 @@ func (c *conn) stream(id uint32) *h2stream {
 
 func (c *conn) dropStream(s *h2stream) {
 	delete(c.h2.streams, s.id)
-	s.req.reset()
-	s.resp.reset()
+	c.release(&s.req)
+	c.release(&s.resp)
 	s.pr, s.info = nil, s.info[:0]
 	if len(c.h2.free) < 16 {
 		c.h2.free = append(c.h2.free, s)
@@ -208,8 +223,15 @@ func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, s
 		}
 	}
 	if !m.head {
+		if c.f.h2Bytes > c.f.cfg.MaxPendingBytes {
+			// Over the memory budget: this stream is not followed.
+			c.f.st.drops.Add(1)
+			c.releaseStream(s)
+			return
+		}
 		m.head, m.start = true, start
 		m.fields = append(m.fields[:0], fields...)
+		c.hold(m, fieldBytes(fields))
 		if truncated {
 			m.flags |= flow.FlagHeadersTruncated
 		}
@@ -224,6 +246,7 @@ func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, s
 			}
 			if !fd.IsPseudo() {
 				m.fields = append(m.fields, fd)
+				c.hold(m, len(fd.Name)+len(fd.Value))
 			}
 		}
 	} else if len(fields) > 0 {
@@ -249,12 +272,13 @@ func (h *h2handler) Data(id uint32, data []byte, end bool, ts int64) {
 		m = &s.resp
 	}
 	m.wire += int64(len(data))
-	if room := c.f.maxBody - len(m.body); room > 0 {
+	if room := c.f.maxBody - len(m.body); room > 0 && c.f.h2Bytes <= c.f.cfg.MaxPendingBytes {
 		if len(data) > room {
 			data = data[:room]
 			m.flags |= flow.FlagTruncated
 		}
 		m.body = append(m.body, data...)
+		c.hold(m, len(data))
 	} else if len(data) > 0 {
 		m.flags |= flow.FlagTruncated
 	}
@@ -353,7 +377,7 @@ func (c *conn) requestH2(s *h2stream, extra flow.Flags) *pendingReq {
 	if len(s.info) > 0 {
 		pr.info = append(pr.info[:0], s.info...)
 	}
-	m.reset() // the copy is in pr
+	c.release(m) // the copy is in pr
 	m.done, m.head = true, true
 	return pr
 }
@@ -560,4 +584,24 @@ func (c *conn) upgradeH2(pr *pendingReq, ts int64) {
 	st := c.h2
 	c.parsers[roleReq].SetPassthrough(st.pass[roleReq])
 	c.parsers[roleResp].SetPassthrough(st.pass[roleResp])
+}
+
+// releaseStream forgets s without a record (dropped at the memory
+// budget); a request already complete is given up on as no_response.
+func (c *conn) releaseStream(s *h2stream) {
+	if pr := s.pr; pr != nil {
+		s.pr = nil
+		c.f.tqRemove(pr)
+		c.f.emitNoResponse(c, pr, pr.end)
+		c.f.putReq(pr)
+	}
+	c.dropStream(s)
+}
+
+func fieldBytes(fields []h2.Field) int {
+	n := 0
+	for i := range fields {
+		n += len(fields[i].Name) + len(fields[i].Value) + 32 // HPACK's per-entry overhead, a fair per-field cost
+	}
+	return n
 }

@@ -409,3 +409,52 @@ func TestH2GRPC(t *testing.T) {
 		t.Fatalf("%s", dump(out[1:]))
 	}
 }
+
+// HTTP/2 messages still arriving count against max_pending_bytes: past
+// it, new streams are not followed (PendingDrops) and bodies are cut
+// (truncated); the budget comes back as streams end.
+func TestH2MemoryBudget(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPendingBytes = 64 << 10; c.Limits.MaxBodyBytes = 48 << 10 })
+	c := h.f.New(connInfo(false))
+	cl, sv := newH2Side(true), newH2Side(false)
+	big := bytes.Repeat([]byte("x"), 16<<10)
+	for id := uint32(1); id <= 9; id += 2 { // 5 uploads still arriving: 5 × 3 × 16 KiB
+		cl.headers(id, false, ":method", "POST", ":path", "/up", ":authority", "a.example", ":scheme", "http")
+		for range 3 {
+			cl.fr.WriteData(id, false, big)
+		}
+	}
+	c.Data(c2s, cl.take(), ms(1))
+	if got := h.f.h2Bytes; got > 64<<10+16<<10+1<<10 {
+		t.Fatalf("%d bytes held over a 64 KiB budget", got)
+	}
+	if st := h.f.Stats(); st.PendingDrops == 0 {
+		t.Fatalf("no stream dropped: %+v", st)
+	}
+	for id := uint32(1); id <= 9; id += 2 {
+		cl.fr.WriteData(id, true, nil)
+		sv.headers(id, true, ":status", "201")
+	}
+	c.Data(c2s, cl.take(), ms(2))
+	c.Data(s2c, sv.take(), ms(3))
+	out := h.take()
+	var truncated int
+	for _, e := range out {
+		if e.Flags.Has(flow.FlagNoRequest) {
+			continue // the answer to a stream that was not followed
+		}
+		if len(e.Request.Data) > 48<<10 || e.Request.WireBytes != 48<<10 {
+			t.Fatalf("request body %d of %d bytes", len(e.Request.Data), e.Request.WireBytes)
+		}
+		if e.Flags.Has(flow.FlagTruncated) {
+			truncated++
+		}
+	}
+	if len(out) == 0 || len(out) == 5 || truncated == 0 {
+		t.Fatalf("%d records, %d truncated", len(out), truncated)
+	}
+	c.End(0, ms(4))
+	if h.f.h2Bytes != 0 || h.f.pendingBytes != 0 {
+		t.Fatalf("budget not returned: %d %d", h.f.h2Bytes, h.f.pendingBytes)
+	}
+}
