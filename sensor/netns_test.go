@@ -17,6 +17,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/encap"
@@ -54,6 +57,7 @@ const (
 	nsOutEnv    = "APITAP_NETNS_OUT"   // where the client writes its ground truth
 	nsKeepEnv   = "APITAP_NETNS_KEEP"  // a directory to keep the captures in (debugging)
 	nsSeedsEnv  = "APITAP_NETNS_SEEDS" // damage seeds per drop variant (default nsDropSeeds)
+	nsProtoEnv  = "APITAP_NETNS_PROTO" // "h2c": the helpers speak HTTP/2 with prior knowledge
 	nsDropSeeds = 2
 	nsAddr      = "127.0.0.1:8080"
 	nsPort      = 8080
@@ -223,7 +227,11 @@ func nsServe() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if os.Getenv(nsProtoEnv) == "h2c" {
+		h = h2c.NewHandler(mux, &http2.Server{}) // x/net's HTTP/2 server, cleartext
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
@@ -327,6 +335,18 @@ func nsClient(out string) error {
 	calls := make([]nsCall, len(plan))
 	errs := make([]error, nsWorkers)
 	var wg sync.WaitGroup
+	// HTTP/2: the workers share one connection, their streams interleaved.
+	var h2 *http2.Transport
+	if os.Getenv(nsProtoEnv) == "h2c" {
+		h2 = &http2.Transport{AllowHTTP: true, DisableCompression: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}
+		defer h2.CloseIdleConnections()
+		for i := range plan {
+			plan[i].Expect = false // 100-continue is an HTTP/1.1 exchange here
+		}
+	}
 	for w := range nsWorkers {
 		wg.Add(1)
 		go func() {
@@ -339,6 +359,9 @@ func nsClient(out string) error {
 			}
 			defer tr.CloseIdleConnections() // FIN on every connection
 			cl := &http.Client{Transport: tr}
+			if h2 != nil {
+				cl = &http.Client{Transport: h2}
+			}
 			for i := w; i < len(plan); i += nsWorkers {
 				c, err := nsDo(ctx, cl, plan[i])
 				if err != nil {
@@ -511,6 +534,11 @@ func (p *nsProc) stop(t *testing.T, sig syscall.Signal, d time.Duration) {
 // command to run it in the namespace; the stop function it returns runs
 // after the client has finished, before tcpdump stops (live sensors).
 func nsCapture(t *testing.T, dir string, hooks ...func(in func(...string) []string) (stop func())) (string, []nsCall) {
+	return nsCaptureEnv(t, dir, nil, hooks...)
+}
+
+// nsCaptureEnv is nsCapture with env added to both helpers' environment.
+func nsCaptureEnv(t *testing.T, dir string, env []string, hooks ...func(in func(...string) []string) (stop func())) (string, []nsCall) {
 	ns := fmt.Sprintf("apitap-test-%d", os.Getpid())
 	run := func(args ...string) {
 		t.Helper()
@@ -564,7 +592,7 @@ func nsCapture(t *testing.T, dir string, hooks ...func(in func(...string) []stri
 	helper := func(role string, extra ...string) *exec.Cmd {
 		a := in(self, "-test.run=^TestNamespaceHelper$", "-test.count=1", "-test.timeout=2m")
 		cmd := exec.Command(a[0], a[1:]...)
-		cmd.Env = append(os.Environ(), append([]string{nsRoleEnv + "=" + role}, extra...)...)
+		cmd.Env = append(append(os.Environ(), env...), append([]string{nsRoleEnv + "=" + role}, extra...)...)
 		return cmd
 	}
 	server := nsStart(t, "server", helper("server"))
@@ -1223,4 +1251,106 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 		}
 	}
 	return exact, damaged, problems
+}
+
+// TestNamespaceCaptureH2 is TestNamespaceCapture over HTTP/2 with prior
+// knowledge: x/net's HTTP/2 server (h2c) and client, the four workers'
+// requests multiplexed on one connection, captured live by tcpdump. Every
+// request is one record matching what the client saw (method, target,
+// status, both bodies, encoding, flags), whatever order the streams
+// interleaved in.
+func TestNamespaceCaptureH2(t *testing.T) {
+	if os.Getenv(nsRoleEnv) != "" {
+		t.Skip("inside a helper process")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("TestNamespaceCaptureH2 needs root (network namespaces, tcpdump); CI runs it as root")
+	}
+	for _, tool := range []string{"ip", "tcpdump", "ethtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("TestNamespaceCaptureH2 needs %s (apt-get install iproute2 tcpdump ethtool)", tool)
+		}
+	}
+	dir := t.TempDir()
+	pcap, calls := nsCaptureEnv(t, dir, []string{nsProtoEnv + "=h2c"})
+	capBytes := sensor.DefaultConfig().Exchange.Limits.MaxBodyBytes
+	c, st := runFile(t, pcap, nil)
+	if st.HTTP.HTTP2Connections != 1 || st.HTTP.HTTP2Lost != 0 || len(c.ex) != len(calls) {
+		t.Fatalf("%d records for %d requests; stats %+v", len(c.ex), len(calls), st.HTTP)
+	}
+	// match pairs each record with a request the client made that it
+	// describes exactly; damaged records (flagged) need not match.
+	const damaged = flow.FlagGap | flow.FlagIncomplete | flow.FlagNoResponse | flow.FlagNoRequest
+	match := func(what string, ex []*flow.Exchange) (exact, flagged int) {
+		used := make([]bool, len(calls))
+		var unmatched []string
+		for _, e := range ex {
+			if e.Flags&damaged != 0 {
+				flagged++
+				continue
+			}
+			found := false
+			var first []string
+			for i, call := range calls {
+				if used[i] || call.Method != e.Method || call.Target != e.Target {
+					continue
+				}
+				d := nsDiff(e, call, capBytes)
+				if len(d) == 0 {
+					used[i], found = true, true
+					break
+				}
+				if first == nil {
+					first = d
+				}
+			}
+			if !found {
+				unmatched = append(unmatched, nsDescribe(e)+": "+strings.Join(first, "; "))
+			} else {
+				exact++
+			}
+			if e.Proto != "HTTP/2.0" {
+				t.Errorf("%s: proto %q", what, e.Proto)
+			}
+		}
+		if len(unmatched) > 0 {
+			t.Fatalf("%s: %d unflagged records match no request the client made:\n  %s", what, len(unmatched), nsHead(unmatched, 10))
+		}
+		return exact, flagged
+	}
+	if exact, _ := match("clean", c.ex); exact != len(calls) {
+		t.Fatalf("clean: %d of %d requests matched", exact, len(calls))
+	}
+	t.Logf("%d HTTP/2 requests on one connection, every one matched", len(calls))
+
+	// The same capture damaged as a mirror port would: reordered or
+	// duplicated segments change nothing; dropped ones leave records that
+	// match exactly or are flagged.
+	in, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := nsDropSeeds
+	if v, err := strconv.Atoi(os.Getenv(nsSeedsEnv)); err == nil && v > 0 {
+		seeds = v
+	}
+	for seed := int64(1); seed <= int64(seeds); seed++ {
+		for _, o := range []encap.Options{{Reorder: 0.2, Seed: seed}, {Dup: 0.1, Seed: seed}, {Drop: 0.005, Seed: seed}, {Drop: 0.02, Seed: seed}} {
+			var out bytes.Buffer
+			if _, err := encap.Rewrite(bytes.NewReader(in), &out, o); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "damaged.pcap")
+			if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := runFile(t, p, nil)
+			what := fmt.Sprintf("%+v", o)
+			exact, flagged := match(what, got.ex)
+			if o.Drop == 0 && exact != len(calls) {
+				t.Errorf("%s: %d of %d requests matched, %d flagged", what, exact, len(calls), flagged)
+			}
+			t.Logf("%s: %d exact, %d flagged", what, exact, flagged)
+		}
+	}
 }
