@@ -1272,6 +1272,13 @@ func TestNamespaceCaptureH2(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
+	if keep := os.Getenv(nsKeepEnv); keep != "" {
+		dir = keep
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("keeping the captures and the client's ground truth in %s", dir)
+	}
 	pcap, calls := nsCaptureEnv(t, dir, []string{nsProtoEnv + "=h2c"})
 	capBytes := sensor.DefaultConfig().Exchange.Limits.MaxBodyBytes
 	c, st := runFile(t, pcap, nil)

@@ -37,7 +37,7 @@ type Stats struct {
 	OrphansPaired    uint64 // responses parsed before their request completed, paired afterwards
 	Upgrades         uint64 // 101 Switching Protocols
 	HTTP2Connections uint64 // connections followed as HTTP/2 with prior knowledge (also in HTTPConnections)
-	HTTP2Lost        uint64 // HTTP/2 connections given up on: bytes lost outside a DATA payload, a malformed frame or an HPACK error
+	HTTP2Lost        uint64 // HTTP/2 directions given up on (each direction of a connection once): bytes lost outside a DATA payload, a malformed frame or an HPACK error
 	Connects         uint64 // CONNECT tunnels established
 
 	GapBytes     uint64 // bytes the TCP layer reported missing

@@ -27,6 +27,7 @@ var proto2 = []byte("HTTP/2.0")
 // h2state is a conn's HTTP/2 side, kept with the pooled conn.
 type h2state struct {
 	p       [2]*h2.Parser // by role
+	lost    [2]bool       // by role: the direction can no longer be read
 	hs      [2]h2handler
 	pass    [2]func([]byte, int64) // by role: the HTTP/1 parsers' passthrough after an h2c upgrade
 	streams map[uint32]*h2stream
@@ -128,6 +129,7 @@ func (c *conn) initH2() {
 		}
 		c.h2 = st
 	}
+	c.h2.lost = [2]bool{}
 	f := c.f
 	lim := h2.Limits{MaxHeaders: f.cfg.Limits.MaxHeaders, MaxHeaderBytes: f.cfg.Limits.MaxHeaderBytes}
 	for r := range c.h2.p {
@@ -145,10 +147,18 @@ func (c *conn) feedH2(dir tcp.Dir, data []byte, ts int64) {
 	if role == roleResp {
 		c.sawResp = true
 	}
+	if c.h2.lost[role] {
+		c.f.st.opaqueBytes.Add(uint64(len(data)))
+		return
+	}
 	c.h2.p[role].Feed(data, ts)
 }
 
-func (c *conn) gapH2(dir tcp.Dir, n int, ts int64) { c.h2.p[c.roleOf[dir]].Gap(n, ts) }
+func (c *conn) gapH2(dir tcp.Dir, n int, ts int64) {
+	if role := c.roleOf[dir]; !c.h2.lost[role] {
+		c.h2.p[role].Gap(n, ts)
+	}
+}
 
 // endH2 finishes every stream still open when the connection ends.
 func (c *conn) endH2(ts int64) {
@@ -315,19 +325,38 @@ func (h *h2handler) Reset(id uint32, ts int64) {
 func (h *h2handler) TableSize(v uint32) { h.c.h2.p[1-h.role].SetTableSize(v) }
 
 // Lost implements h2.Handler: without frame boundaries or the HPACK table
-// nothing later on the connection can be read. Open streams are emitted
-// as they are, flagged gap; the rest of the connection is counted as
-// opaque.
+// nothing later in this direction can be read. The other direction has
+// its own frames and its own HPACK table, so it is still followed:
+// requests keep giving records (no_response, flagged gap) when the
+// responses are lost, responses (no_request) when the requests are. What
+// waited for the lost direction is emitted now, flagged gap. Both lost:
+// the rest of the connection is counted as opaque.
 func (h *h2handler) Lost(ts int64) {
 	c := h.c
-	if c.opaque {
+	st := c.h2
+	if c.opaque || st.lost[h.role] {
 		return
 	}
 	c.f.st.h2Lost.Add(1)
-	for _, s := range c.h2.streams {
-		c.finishH2(s, flow.FlagGap|flow.FlagIncomplete, ts, false)
+	st.lost[h.role] = true
+	if st.lost[1-h.role] {
+		for _, s := range st.streams {
+			c.finishH2(s, flow.FlagGap|flow.FlagIncomplete, ts, false)
+		}
+		c.opaque = true
+		return
 	}
-	c.opaque = true
+	for _, s := range st.streams {
+		switch {
+		case h.role == roleResp && (s.pr != nil || s.resp.head):
+			// A complete request whose answer cannot be read, or an
+			// answer cut short.
+			c.finishH2(s, flow.FlagGap|flow.FlagIncomplete, ts, false)
+		case h.role == roleReq && s.req.head && !s.req.done:
+			// A request cut short: its answer may still come.
+			s.req.flags |= flow.FlagGap | flow.FlagIncomplete
+		}
+	}
 }
 
 // endMsg runs when one message of s ended (END_STREAM).
@@ -341,6 +370,10 @@ func (c *conn) endMsg(s *h2stream, role uint8, ts int64) {
 		f.st.requests.Add(1)
 		if s.resp.done {
 			c.pairH2(s, 0)
+			return
+		}
+		if c.h2.lost[roleResp] {
+			c.pairH2(s, flow.FlagGap) // its answer cannot be read
 			return
 		}
 		pr := c.requestH2(s, 0)

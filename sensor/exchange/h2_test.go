@@ -207,8 +207,25 @@ func TestH2Gaps(t *testing.T) {
 	if e.Target != "/b" || !e.Flags.Has(flow.FlagGap|flow.FlagNoResponse) {
 		t.Fatalf("%s", dump([]*flow.Exchange{e}))
 	}
-	c.End(0, ms(7))
-	if st := h.f.Stats(); st.HTTP2Lost != 1 || st.OpaqueBytes == 0 || len(h.take()) != 0 {
+	// The requests are still read: each is a record at once, its answer
+	// unreadable.
+	cl.headers(5, true, ":method", "GET", ":path", "/c", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(7))
+	e = h.one()
+	if e.Target != "/c" || e.Proto != "HTTP/2.0" || !e.Flags.Has(flow.FlagGap|flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	// A request cut by a gap on the other side too: nothing more to read.
+	cl.headers(7, false, ":method", "POST", ":path", "/d", ":authority", "a.example", ":scheme", "http")
+	c.Data(c2s, cl.take(), ms(8))
+	c.Gap(c2s, 2, ms(9))
+	e = h.one()
+	if e.Target != "/d" || !e.Flags.Has(flow.FlagGap|flow.FlagIncomplete|flow.FlagNoResponse) {
+		t.Fatalf("%s", dump([]*flow.Exchange{e}))
+	}
+	c.Data(c2s, []byte("more"), ms(10))
+	c.End(0, ms(11))
+	if st := h.f.Stats(); st.HTTP2Lost != 2 || st.OpaqueBytes == 0 || len(h.take()) != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
