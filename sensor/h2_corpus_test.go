@@ -97,7 +97,7 @@ func TestHTTP2Damage(t *testing.T) {
 	}
 	const damaged = flow.FlagGap | flow.FlagIncomplete | flow.FlagNoResponse | flow.FlagNoRequest
 	dir := t.TempDir()
-	var flagged, intact, lostConns uint64
+	var flagged, intact, lostDirs uint64
 	for _, name := range []string{"suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", "suricata-verify/bug-5929-02__http2_multiple_headers.pcap"} {
 		src := filepath.Join(corpus, "pcap", name)
 		clean, _ := runFile(t, src, nil)
@@ -120,7 +120,7 @@ func TestHTTP2Damage(t *testing.T) {
 					t.Fatal(err)
 				}
 				got, st := runFile(t, p, nil)
-				lostConns += st.HTTP.HTTP2Lost
+				lostDirs += st.HTTP.HTTP2Lost
 				left := maps.Clone(want)
 				for _, e := range got.ex {
 					k := h2Key(e)
@@ -144,10 +144,10 @@ func TestHTTP2Damage(t *testing.T) {
 			}
 		}
 	}
-	if flagged == 0 || lostConns == 0 {
-		t.Errorf("the drops damaged nothing: %d flagged records, %d connections lost", flagged, lostConns)
+	if flagged == 0 || lostDirs == 0 {
+		t.Errorf("the drops damaged nothing: %d flagged records, %d directions lost", flagged, lostDirs)
 	}
-	t.Logf("%d seeds: %d records intact, %d flagged; %d connections given up", seeds, intact, flagged, lostConns)
+	t.Logf("%d seeds: %d records intact, %d flagged; %d directions given up", seeds, intact, flagged, lostDirs)
 }
 
 // The corpus's h2c upgrades (curl's `--http2` on http://): three
