@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/apitap/apitap/analyzer/pii"
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/testutil"
 )
@@ -289,5 +291,38 @@ func TestNumberLeaves(t *testing.T) {
 	}
 	if len(hs) != 2 {
 		t.Fatalf("a fraction matched: %+v", hs)
+	}
+}
+
+// gRPC bodies are walked without a schema (walk: field numbers as the
+// path): an email and a card number in a response message are found per
+// field, as in JSON.
+func TestScanGRPC(t *testing.T) {
+	en := engine(t, nil)
+	var msg []byte
+	for _, u := range []struct{ email, card string }{{"ann.lee@corp-mail.com", "4539 1488 0343 6467"}, {"bob.stone@corp-mail.com", ""}} {
+		var user []byte
+		user = protowire.AppendTag(user, 1, protowire.VarintType)
+		user = protowire.AppendVarint(user, 7)
+		user = protowire.AppendTag(user, 2, protowire.BytesType)
+		user = protowire.AppendString(user, u.email)
+		if u.card != "" {
+			var card []byte
+			card = protowire.AppendTag(card, 1, protowire.BytesType)
+			card = protowire.AppendString(card, u.card)
+			user = protowire.AppendTag(user, 3, protowire.BytesType)
+			user = protowire.AppendBytes(user, card)
+		}
+		msg = protowire.AppendTag(msg, 1, protowire.BytesType) // repeated User users = 1
+		msg = protowire.AppendBytes(msg, user)
+	}
+	body := append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...)
+	e := exch("POST", "/users.v1.Users/List", 200, "application/grpc", "\x00\x00\x00\x00\x00", "application/grpc", string(body))
+	hs := scan(t, en, e, "/users.v1.Users/List")
+	if h := find(hs, KindPII, ResponseBody, "$.1.2", "email"); h == nil || h.N != 2 {
+		t.Fatalf("email: %+v", hs)
+	}
+	if c := find(hs, KindPII, ResponseBody, "$.1.3.1", "credit_card"); c == nil || c.Conf != pii.Confirmed {
+		t.Fatalf("card: %+v", hs)
 	}
 }

@@ -51,6 +51,10 @@ func (w *Walker) body(ct, b []byte, root string) error {
 		return w.xml(b)
 	case kText:
 		return w.text(b, root)
+	case kGRPC:
+		return w.grpc(b, root)
+	case kProto:
+		return w.proto(b, root)
 	}
 	return nil
 }
@@ -63,6 +67,8 @@ const (
 	kMultipart
 	kXML
 	kText
+	kGRPC  // length-prefixed protobuf messages (proto.go)
+	kProto // one protobuf message
 )
 
 func kindOf(mt, b []byte) int {
@@ -87,6 +93,10 @@ func kindOf(mt, b []byte) int {
 		return kXML
 	case eqFold(typ, "text"):
 		return kText
+	case eqFold(sub, "grpc") || eqFold(sub, "grpc+proto") || eqFold(sub, "grpc-web") || eqFold(sub, "grpc-web+proto"):
+		return kGRPC
+	case eqFold(sub, "x-protobuf") || eqFold(sub, "protobuf") || eqFold(sub, "vnd.google.protobuf"):
+		return kProto
 	}
 	return kNone
 }

@@ -1,5 +1,5 @@
 // Package walk visits every leaf of a message part (a JSON, NDJSON, form,
-// multipart, XML or text body, a query string, a Cookie header) with its key
+// multipart, XML, gRPC/protobuf or text body, a query string, a Cookie header) with its key
 // path, in one pass over the bytes and without allocating per leaf, so that
 // the PII classifier can test each value with its key as context (a key
 // path is the JSON equivalent of a keyword window).
@@ -15,6 +15,7 @@
 //	multipart           $.<part name> (+ the JSON path inside a JSON part)
 //	cookies             $.<cookie name>
 //	XML                 /Envelope/Body/GetUserResponse/email, …/email/@type
+//	gRPC, protobuf      $.1.2 (field numbers: no schema; proto.go)
 //	text                $
 //
 // Everything is bounded: nesting depth, path bytes, leaves per body and
@@ -81,8 +82,9 @@ type Walker struct {
 	CollapseIDs bool
 
 	path   []byte
-	buf    []byte // unescaped values
-	nbuf   []byte // decoded names
+	buf    []byte   // unescaped values
+	nbuf   []byte   // decoded names
+	num    [24]byte // a protobuf field number or number value in decimal
 	stack  []frame
 	leaf   Leaf
 	fn     Visitor
