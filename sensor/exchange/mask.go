@@ -356,6 +356,12 @@ func mediaKind(mt, b []byte) int {
 		return mkForm
 	case equalFold(typ, "text") || equalFold(typ, "multipart") || equalFold(sub, "xml") || hasSuffixFold(sub, "+xml"):
 		return mkText
+	case equalFold(sub, "grpc") || equalFold(sub, "grpc+proto") || equalFold(sub, "grpc-web") || equalFold(sub, "grpc-web+proto") ||
+		equalFold(sub, "x-protobuf") || equalFold(sub, "protobuf") || equalFold(sub, "vnd.google.protobuf"):
+		// Binary framing around UTF-8 strings: the text scan finds the
+		// values inside them and overwrites them in place, lengths kept,
+		// so the messages still parse (what the analyzer walks).
+		return mkText
 	}
 	if looksText(b) {
 		return mkText

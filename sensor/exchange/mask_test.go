@@ -234,6 +234,10 @@ func TestMaskText(t *testing.T) {
 		{"", "plain text john.doe@gmail.com", "plain text ********@gmail.com"},
 		{"application/octet-stream", "\x00\x01john.doe@gmail.com", "\x00\x01john.doe@gmail.com"}, // binary: not looked at
 		{"image/png", "\x89PNG\r\n\x1a\njohn.doe@gmail.com", "\x89PNG\r\n\x1a\njohn.doe@gmail.com"},
+		// gRPC and protobuf: strings inside the binary framing, masked in
+		// place (the lengths, hence the message, unchanged).
+		{"application/grpc", "\x00\x00\x00\x00\x1b\x0a\x12john.doe@gmail.com\x12\x05hello", "\x00\x00\x00\x00\x1b\x0a\x12********@gmail.com\x12\x05hello"},
+		{"application/x-protobuf", "\x0a\x134539 5787 6362 1486", "\x0a\x13**** **** **** 1486"},
 	} {
 		if got, _ := maskString(m, tc.ct, tc.in, false); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.ct, got, tc.want)
