@@ -97,7 +97,7 @@ func TestHTTP2Damage(t *testing.T) {
 	}
 	const damaged = flow.FlagGap | flow.FlagIncomplete | flow.FlagNoResponse | flow.FlagNoRequest
 	dir := t.TempDir()
-	var flagged, intact, lostDirs uint64
+	var flagged, intact, lostDirs, desync uint64
 	for _, name := range []string{"suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", "suricata-verify/bug-5929-02__http2_multiple_headers.pcap"} {
 		src := filepath.Join(corpus, "pcap", name)
 		clean, _ := runFile(t, src, nil)
@@ -121,6 +121,18 @@ func TestHTTP2Damage(t *testing.T) {
 				}
 				got, st := runFile(t, p, nil)
 				lostDirs += st.HTTP.HTTP2Lost
+				// The sensor says where it was blind: a loss record for
+				// the bytes it could not parse after each given-up direction.
+				var reported uint64
+				for _, l := range got.losses {
+					if l.Stage == flow.StageParser && l.Reason == "http2_desync" {
+						reported += l.Count
+					}
+				}
+				if reported != st.HTTP.HTTP2LostBytes {
+					t.Errorf("%s %+v: http2_desync loss records %d bytes, stats %d", name, o, reported, st.HTTP.HTTP2LostBytes)
+				}
+				desync += reported
 				left := maps.Clone(want)
 				for _, e := range got.ex {
 					k := h2Key(e)
@@ -144,10 +156,10 @@ func TestHTTP2Damage(t *testing.T) {
 			}
 		}
 	}
-	if flagged == 0 || lostDirs == 0 {
+	if flagged == 0 || lostDirs == 0 || desync == 0 {
 		t.Errorf("the drops damaged nothing: %d flagged records, %d directions lost", flagged, lostDirs)
 	}
-	t.Logf("%d seeds: %d records intact, %d flagged; %d directions given up", seeds, intact, flagged, lostDirs)
+	t.Logf("%d seeds: %d records intact, %d flagged; %d directions given up, %d bytes reported as http2_desync loss", seeds, intact, flagged, lostDirs, desync)
 }
 
 // The corpus's h2c upgrades (curl's `--http2` on http://): three

@@ -118,6 +118,7 @@ var lossCounters = []lossCounter{
 	{flow.StageReassembly, "evicted", "connections", func(s *Stats) uint64 { return s.TCP.EvictedEstablished + s.TCP.EvictedHalfClosed }},
 	{flow.StageParser, "skipped", "bytes", func(s *Stats) uint64 { return s.HTTP.SkippedBytes }},
 	{flow.StageParser, "pending_overflow", "exchanges", func(s *Stats) uint64 { return s.HTTP.PendingDrops }},
+	{flow.StageParser, "http2_desync", "bytes", func(s *Stats) uint64 { return s.HTTP.HTTP2LostBytes }},
 	{flow.StageQueue, "worker_queue_full", "packets", func(s *Stats) uint64 { return s.QueueDrops }},
 	{flow.StageQueue, "output_queue_full", "exchanges", func(s *Stats) uint64 { return s.OutputDrops }},
 }

@@ -38,6 +38,7 @@ type Stats struct {
 	Upgrades         uint64 // 101 Switching Protocols
 	HTTP2Connections uint64 // connections followed as HTTP/2 with prior knowledge (also in HTTPConnections)
 	HTTP2Lost        uint64 // HTTP/2 directions given up on (each direction of a connection once): bytes lost outside a DATA payload, a malformed frame or an HPACK error
+	HTTP2LostBytes   uint64 // bytes of those directions after they were given up: seen, not parsed (also in OpaqueBytes)
 	Connects         uint64 // CONNECT tunnels established
 
 	GapBytes     uint64 // bytes the TCP layer reported missing
@@ -59,7 +60,7 @@ type counters struct {
 	exchanges, noResponse, timeouts, endedPending, drops      atomic.Uint64
 	lostResponses                                             atomic.Uint64
 	noRequest, late, upgrades, connects, orphansPaired        atomic.Uint64
-	h2Conns, h2Lost                                           atomic.Uint64
+	h2Conns, h2Lost, h2LostBytes                              atomic.Uint64
 	gapBytes, skippedBytes, opaqueBytes                       atomic.Uint64
 	decodeErrors, bombs, redacted, credsDropped               atomic.Uint64
 	masked, maskFallbacks                                     atomic.Uint64
@@ -145,6 +146,7 @@ func (f *Factory) Stats() Stats {
 		Upgrades:           s.upgrades.Load(),
 		HTTP2Connections:   s.h2Conns.Load(),
 		HTTP2Lost:          s.h2Lost.Load(),
+		HTTP2LostBytes:     s.h2LostBytes.Load(),
 		Connects:           s.connects.Load(),
 		GapBytes:           s.gapBytes.Load(),
 		SkippedBytes:       s.skippedBytes.Load(),

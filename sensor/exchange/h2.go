@@ -149,9 +149,17 @@ func (c *conn) feedH2(dir tcp.Dir, data []byte, ts int64) {
 	}
 	if c.h2.lost[role] {
 		c.f.st.opaqueBytes.Add(uint64(len(data)))
+		c.f.st.h2LostBytes.Add(uint64(len(data)))
 		return
 	}
-	c.h2.p[role].Feed(data, ts)
+	p := c.h2.p[role]
+	before := p.Stats().LostBytes
+	p.Feed(data, ts)
+	if d := p.Stats().LostBytes - before; d > 0 {
+		// The rest of the segment in which the direction was lost.
+		c.f.st.opaqueBytes.Add(d)
+		c.f.st.h2LostBytes.Add(d)
+	}
 }
 
 func (c *conn) gapH2(dir tcp.Dir, n int, ts int64) {

@@ -94,7 +94,7 @@ type Stats struct {
 	HeaderBlocks uint64 // header blocks delivered (PUSH_PROMISE ones not included)
 	DataBytes    uint64 // DATA payload bytes delivered
 	GapBytes     uint64 // DATA payload bytes lost in gaps
-	LostBytes    uint64 // bytes after Lost, and the gap that caused it
+	LostBytes    uint64 // bytes fed after Lost (not the gap that caused it: those were never seen)
 }
 
 // Frame types (RFC 9113 §6).
@@ -248,7 +248,6 @@ func (p *Parser) Feed(data []byte, ts int64) {
 // Gap reports n bytes lost at this point of the direction.
 func (p *Parser) Gap(n int, ts int64) {
 	if n <= 0 || p.state == stLost {
-		p.st.LostBytes += uint64(max(n, 0))
 		return
 	}
 	switch {
@@ -271,7 +270,6 @@ func (p *Parser) Gap(n int, ts int64) {
 			}
 		}
 	default:
-		p.st.LostBytes += uint64(n)
 		p.lose(ts)
 	}
 }
