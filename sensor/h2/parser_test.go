@@ -268,3 +268,29 @@ func TestMatchPreface(t *testing.T) {
 		}
 	}
 }
+
+// A header block that never ends (CONTINUATION frames without
+// END_HEADERS, the 2024 "CONTINUATION flood") holds no more than the
+// limits: fields past them are decoded and dropped, nothing is buffered
+// per frame, and the block is delivered only if it ever ends.
+func TestContinuationFlood(t *testing.T) {
+	c := newConv(false)
+	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.block(":status", "200")})
+	r := &recorder{}
+	p := NewParser(false, Limits{MaxHeaders: 8, MaxHeaderBytes: 1 << 10}, r)
+	p.Feed(c.buf.Bytes(), 1)
+	c.buf.Reset()
+	for i := range 20000 {
+		c.fr.WriteContinuation(1, false, c.block(fmt.Sprintf("x-flood-%d", i), strings.Repeat("v", 40)))
+		p.Feed(c.buf.Bytes(), 1)
+		c.buf.Reset()
+	}
+	if len(p.fields) > 8 || cap(p.fields) > 64 || p.fieldBytes > 1<<10 || !p.truncated || len(r.ev) != 0 || p.Lost() {
+		t.Fatalf("fields %d (cap %d), %d bytes, truncated %v, events %v", len(p.fields), cap(p.fields), p.fieldBytes, p.truncated, r.ev)
+	}
+	c.fr.WriteContinuation(1, true, c.block("x-last", "1"))
+	p.Feed(c.buf.Bytes(), 1)
+	if len(r.ev) != 1 || !strings.HasPrefix(r.ev[0], "H1 end=false trunc=true :status=200 x-flood-0=") || strings.Count(r.ev[0], "=") != 2+8 {
+		t.Fatalf("%v", r.ev)
+	}
+}
