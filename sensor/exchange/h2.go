@@ -26,12 +26,17 @@ var proto2 = []byte("HTTP/2.0")
 
 // h2state is a conn's HTTP/2 side, kept with the pooled conn.
 type h2state struct {
-	p       [2]*h2.Parser // by role
-	lost    [2]bool       // by role: the direction can no longer be read
-	hs      [2]h2handler
-	pass    [2]func([]byte, int64) // by role: the HTTP/1 parsers' passthrough after an h2c upgrade
-	streams map[uint32]*h2stream
-	free    []*h2stream
+	p     [2]*h2.Parser // by role
+	lost  [2]bool       // by role: the direction can no longer be read
+	maxID [2]uint32     // the highest stream id opened, by parity
+	// expired are the last streams given up on (response timeout, memory
+	// budget), so that their late answers are still reported.
+	expired  [maxExpired]uint32
+	nExpired int
+	hs       [2]h2handler
+	pass     [2]func([]byte, int64) // by role: the HTTP/1 parsers' passthrough after an h2c upgrade
+	streams  map[uint32]*h2stream
+	free     []*h2stream
 	// scratch for the http1.Message handed to fillRequest/fillResponse
 	fbuf   []byte
 	fields []http1.Field
@@ -42,6 +47,7 @@ type h2state struct {
 // request's pendingReq once the request is complete.
 type h2stream struct {
 	id        uint32
+	late      bool // opened by the answer to a request already given up on
 	req, resp h2msg
 	pr        *pendingReq
 	info      []int
@@ -129,7 +135,7 @@ func (c *conn) initH2() {
 		}
 		c.h2 = st
 	}
-	c.h2.lost = [2]bool{}
+	c.h2.lost, c.h2.maxID, c.h2.nExpired = [2]bool{}, [2]uint32{}, 0
 	f := c.f
 	lim := h2.Limits{MaxHeaders: f.cfg.Limits.MaxHeaders, MaxHeaderBytes: f.cfg.Limits.MaxHeaderBytes}
 	for r := range c.h2.p {
@@ -187,11 +193,29 @@ func (c *conn) releaseH2() {
 	c.h2.msg = http1.Message{}
 }
 
-func (c *conn) stream(id uint32) *h2stream {
+// stream returns stream id, opening it when open is set (a header block)
+// and the id was never used. Stream ids only grow (RFC 9113 §5.1.1): an id
+// at or below the highest one seen of its kind (client-initiated odd,
+// pushed even) belongs to a stream that ended, and frames that still come
+// for it (DATA after END_STREAM was seen, late trailers) are ignored
+// rather than opening a stream that would never end.
+func (c *conn) stream(id uint32, open bool) *h2stream {
 	st := c.h2
 	if s := st.streams[id]; s != nil {
 		return s
 	}
+	late := false
+	if !open {
+		return nil
+	}
+	if id <= st.maxID[id&1] {
+		// Closed, unless its request was given up on: then the answer
+		// that still comes is a (late) no_request record, as in HTTP/1.x.
+		if late = st.takeExpired(id); !late {
+			return nil
+		}
+	}
+	st.maxID[id&1] = max(st.maxID[id&1], id)
 	if len(st.streams) >= min(maxH2Streams, c.f.cfg.MaxPending*4) {
 		c.f.st.drops.Add(1)
 		return nil
@@ -202,16 +226,37 @@ func (c *conn) stream(id uint32) *h2stream {
 	} else {
 		s = &h2stream{}
 	}
-	s.id = id
+	s.id, s.late = id, late
 	st.streams[id] = s
 	return s
+}
+
+// maxExpired bounds the streams per connection whose late answer is still
+// recognised after their request was given up on.
+const maxExpired = 32
+
+// expire remembers that stream id's request was given up on.
+func (st *h2state) expire(id uint32) {
+	st.expired[st.nExpired%maxExpired] = id
+	st.nExpired++
+}
+
+// takeExpired reports whether id was given up on, forgetting it.
+func (st *h2state) takeExpired(id uint32) bool {
+	for i := range min(st.nExpired, maxExpired) {
+		if st.expired[i] == id {
+			st.expired[i] = 0
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conn) dropStream(s *h2stream) {
 	delete(c.h2.streams, s.id)
 	c.release(&s.req)
 	c.release(&s.resp)
-	s.pr, s.info = nil, s.info[:0]
+	s.pr, s.info, s.late = nil, s.info[:0], false
 	if len(c.h2.free) < 16 {
 		c.h2.free = append(c.h2.free, s)
 	}
@@ -223,7 +268,7 @@ func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, s
 	if c.opaque {
 		return
 	}
-	s := c.stream(id)
+	s := c.stream(id, true)
 	if s == nil {
 		return
 	}
@@ -281,7 +326,7 @@ func (h *h2handler) Data(id uint32, data []byte, end bool, ts int64) {
 	if c.opaque {
 		return
 	}
-	s := c.stream(id)
+	s := c.stream(id, false)
 	if s == nil {
 		return
 	}
@@ -442,6 +487,9 @@ func (c *conn) pairH2(s *h2stream, extra flow.Flags) {
 		if pr == nil {
 			f.st.noRequest.Add(1)
 			flags |= flow.FlagNoRequest
+			if s.late {
+				f.st.late.Add(1)
+			}
 		}
 		f.emitRecord(c, pr, &f.resp, flags, 0)
 	} else if pr != nil {
@@ -494,6 +542,7 @@ func (c *conn) giveUpH2(pr *pendingReq, now int64) {
 	if s := c.h2.streams[pr.h2id]; s != nil && s.pr == pr {
 		s.pr = nil
 		c.dropStream(s)
+		c.h2.expire(pr.h2id)
 	}
 	f.putReq(pr)
 }
@@ -615,7 +664,7 @@ func (c *conn) upgradeH2(pr *pendingReq, ts int64) {
 		pr.info = append(pr.info, 101)
 	}
 	pr.half.flags |= flow.FlagUpgrade
-	if s := c.stream(1); s != nil {
+	if s := c.stream(1, true); s != nil {
 		s.req.head, s.req.done, s.req.end = true, true, pr.end
 		s.pr, pr.h2id = pr, 1
 	} else {

@@ -175,7 +175,7 @@ func TestH2Timeouts(t *testing.T) {
 	if e.Target != "/open" || !e.Flags.Has(flow.FlagNoResponse) {
 		t.Fatalf("%s", dump([]*flow.Exchange{e}))
 	}
-	if st := h.f.Stats(); st.ResponseTimeouts != 1 || st.NoRequest != 1 || st.EndedPending != 1 || st.NoResponse != 3 {
+	if st := h.f.Stats(); st.ResponseTimeouts != 1 || st.NoRequest != 1 || st.LateResponses != 1 || st.EndedPending != 1 || st.NoResponse != 3 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -473,5 +473,39 @@ func TestH2MemoryBudget(t *testing.T) {
 	c.End(0, ms(4))
 	if h.f.h2Bytes != 0 || h.f.pendingBytes != 0 {
 		t.Fatalf("budget not returned: %d %d", h.f.h2Bytes, h.f.pendingBytes)
+	}
+}
+
+// Frames that still come for a stream after it ended (a reset after the
+// answer, late DATA, late trailers) are ignored: no record, and no stream
+// left open that would never end and would fill the stream table.
+func TestH2ClosedStreams(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.f.New(connInfo(false))
+	c := s.(*conn)
+	cl, sv := newH2Side(true), newH2Side(false)
+	for id := uint32(1); id < 600; id += 2 { // more than the stream table holds
+		cl.headers(id, true, ":method", "GET", ":path", "/x", ":authority", "a.example", ":scheme", "http")
+		s.Data(c2s, cl.take(), ms(int(id)))
+		sv.headers(id, false, ":status", "200")
+		sv.fr.WriteData(id, true, []byte("ok"))
+		sv.fr.WriteRSTStream(id, http2.ErrCodeNo)
+		sv.fr.WriteData(id, true, []byte("late"))
+		sv.headers(id, true, "grpc-status", "0")
+		s.Data(s2c, sv.take(), ms(int(id)))
+		cl.fr.WriteData(id, true, []byte("late too"))
+		s.Data(c2s, cl.take(), ms(int(id)))
+	}
+	out := h.take()
+	if len(out) != 300 || len(c.h2.streams) != 0 || h.f.h2Bytes != 0 {
+		t.Fatalf("%d records, %d streams open, %d bytes held", len(out), len(c.h2.streams), h.f.h2Bytes)
+	}
+	for _, e := range out {
+		if e.Flags != 0 || e.Status != 200 || string(e.Response.Data) != "ok" {
+			t.Fatalf("%s", dump([]*flow.Exchange{e}))
+		}
+	}
+	if st := h.f.Stats(); st.PendingDrops != 0 || st.NoRequest != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
