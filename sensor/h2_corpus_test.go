@@ -1,7 +1,6 @@
 package sensor_test
 
 import (
-	"bytes"
 	"maps"
 	"os"
 	"path/filepath"
@@ -111,15 +110,7 @@ func TestHTTP2Damage(t *testing.T) {
 		}
 		for seed := int64(1); seed <= int64(seeds); seed++ {
 			for _, o := range []encap.Options{{Reorder: 0.3, Seed: seed}, {Dup: 0.3, Seed: seed}, {Drop: 0.05, Seed: seed}, {Drop: 0.15, Seed: seed}} {
-				var out bytes.Buffer
-				if _, err := encap.Rewrite(bytes.NewReader(in), &out, o); err != nil {
-					t.Fatal(err)
-				}
-				p := filepath.Join(dir, "d.pcap")
-				if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				got, st := runFile(t, p, nil)
+				got, st := rewriteRun(t, in, o, filepath.Join(dir, "d.pcap"))
 				lostDirs += st.HTTP.HTTP2Lost
 				// The sensor says where it was blind: a loss record for
 				// the bytes it could not parse after each given-up direction.

@@ -897,19 +897,22 @@ func nsHead(l []string, n int) string {
 
 // ---- the test ----
 
-func TestNamespaceCapture(t *testing.T) {
+// nsPrologue skips a namespace test where it cannot run (inside a
+// helper, without root or the tools) and returns the directory for its
+// files (APITAP_NETNS_KEEP, or a temporary one).
+func nsPrologue(t *testing.T) string {
+	t.Helper()
 	if os.Getenv(nsRoleEnv) != "" {
 		t.Skip("inside a helper process")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("TestNamespaceCapture needs root (network namespaces, tcpdump); CI runs it as root")
+		t.Skipf("%s needs root (network namespaces, tcpdump); CI runs it as root", t.Name())
 	}
 	for _, tool := range []string{"ip", "tcpdump", "ethtool"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("TestNamespaceCapture needs %s (apt-get install iproute2 tcpdump ethtool)", tool)
+			t.Skipf("%s needs %s (apt-get install iproute2 tcpdump ethtool)", t.Name(), tool)
 		}
 	}
-	began := time.Now()
 	dir := t.TempDir()
 	if keep := os.Getenv(nsKeepEnv); keep != "" {
 		dir = keep
@@ -918,6 +921,26 @@ func TestNamespaceCapture(t *testing.T) {
 		}
 		t.Logf("keeping the captures and the client's ground truth in %s", dir)
 	}
+	return dir
+}
+
+// rewriteRun damages the capture in as o says, writes it to path and runs
+// the sensor over it.
+func rewriteRun(t *testing.T, in []byte, o encap.Options, path string) (*collect, sensor.Stats) {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := encap.Rewrite(bytes.NewReader(in), &out, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return runFile(t, path, nil)
+}
+
+func TestNamespaceCapture(t *testing.T) {
+	began := time.Now()
+	dir := nsPrologue(t)
 	pcap, calls := nsCapture(t, dir)
 	t.Logf("captured %d requests in %v", len(calls), time.Since(began).Round(time.Millisecond))
 
@@ -1260,25 +1283,7 @@ func nsCheckDamaged(truth map[uint16][]nsCall, recs map[uint16][]*flow.Exchange,
 // status, both bodies, encoding, flags), whatever order the streams
 // interleaved in.
 func TestNamespaceCaptureH2(t *testing.T) {
-	if os.Getenv(nsRoleEnv) != "" {
-		t.Skip("inside a helper process")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("TestNamespaceCaptureH2 needs root (network namespaces, tcpdump); CI runs it as root")
-	}
-	for _, tool := range []string{"ip", "tcpdump", "ethtool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("TestNamespaceCaptureH2 needs %s (apt-get install iproute2 tcpdump ethtool)", tool)
-		}
-	}
-	dir := t.TempDir()
-	if keep := os.Getenv(nsKeepEnv); keep != "" {
-		dir = keep
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("keeping the captures and the client's ground truth in %s", dir)
-	}
+	dir := nsPrologue(t)
 	pcap, calls := nsCaptureEnv(t, dir, []string{nsProtoEnv + "=h2c"})
 	capBytes := sensor.DefaultConfig().Exchange.Limits.MaxBodyBytes
 	c, st := runFile(t, pcap, nil)
@@ -1343,15 +1348,7 @@ func TestNamespaceCaptureH2(t *testing.T) {
 	}
 	for seed := int64(1); seed <= int64(seeds); seed++ {
 		for _, o := range []encap.Options{{Reorder: 0.2, Seed: seed}, {Dup: 0.1, Seed: seed}, {Drop: 0.005, Seed: seed}, {Drop: 0.02, Seed: seed}} {
-			var out bytes.Buffer
-			if _, err := encap.Rewrite(bytes.NewReader(in), &out, o); err != nil {
-				t.Fatal(err)
-			}
-			p := filepath.Join(dir, "damaged.pcap")
-			if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			got, _ := runFile(t, p, nil)
+			got, _ := rewriteRun(t, in, o, filepath.Join(dir, "damaged.pcap"))
 			what := fmt.Sprintf("%+v", o)
 			exact, flagged := match(what, got.ex)
 			if o.Drop == 0 && exact != len(calls) {

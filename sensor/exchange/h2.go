@@ -262,19 +262,30 @@ func (c *conn) dropStream(s *h2stream) {
 	}
 }
 
+// msg returns stream id (opened if open) and this role's message of it;
+// nil when the connection is opaque or the stream is not followed.
+func (h *h2handler) msg(id uint32, open bool) (*h2stream, *h2msg) {
+	if h.c.opaque {
+		return nil, nil
+	}
+	s := h.c.stream(id, open)
+	if s == nil {
+		return nil, nil
+	}
+	if h.role == roleResp {
+		return s, &s.resp
+	}
+	return s, &s.req
+}
+
 // Headers implements h2.Handler.
 func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, start, ts int64) {
 	c := h.c
-	if c.opaque {
-		return
-	}
-	s := c.stream(id, true)
+	s, m := h.msg(id, true)
 	if s == nil {
 		return
 	}
-	m := &s.req
 	if h.role == roleResp {
-		m = &s.resp
 		if !m.head {
 			if st := statusOf(fields); st >= 100 && st < 200 {
 				c.f.st.informational.Add(1)
@@ -323,16 +334,9 @@ func (h *h2handler) Headers(id uint32, fields []h2.Field, end, truncated bool, s
 // Data implements h2.Handler.
 func (h *h2handler) Data(id uint32, data []byte, end bool, ts int64) {
 	c := h.c
-	if c.opaque {
-		return
-	}
-	s := c.stream(id, false)
+	s, m := h.msg(id, false)
 	if s == nil {
 		return
-	}
-	m := &s.req
-	if h.role == roleResp {
-		m = &s.resp
 	}
 	m.wire += int64(len(data))
 	if room := c.f.maxBody - len(m.body); room > 0 && c.f.h2Bytes <= c.f.cfg.MaxPendingBytes {
@@ -352,15 +356,7 @@ func (h *h2handler) Data(id uint32, data []byte, end bool, ts int64) {
 
 // DataGap implements h2.Handler.
 func (h *h2handler) DataGap(id uint32, n int, ts int64) {
-	c := h.c
-	if c.opaque {
-		return
-	}
-	if s := c.h2.streams[id]; s != nil {
-		m := &s.req
-		if h.role == roleResp {
-			m = &s.resp
-		}
+	if _, m := h.msg(id, false); m != nil {
 		m.wire += int64(n)
 		m.flags |= flow.FlagGap
 	}
