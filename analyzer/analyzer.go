@@ -618,6 +618,7 @@ func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange,
 		VLAN: e.Outer.VLAN, VNI: e.Outer.VNI,
 		Host: t.str(host), Method: t.method(e.Method), Endpoint: endpoint,
 		QueryKeys: t.queryKeys(e.Query), Status: uint16(min(max(e.Status, 0), 65535)),
+		GRPCStatus: -1, EffectiveStatus: uint16(min(max(flow.EffectiveStatus(e), 0), 65535)),
 		RequestBytes: uint64(max(e.Request.WireBytes, 0)), ResponseBytes: uint64(max(e.Response.WireBytes, 0)),
 		RequestType: t.str(e.Request.ContentType), ResponseType: t.str(e.Response.ContentType),
 		Flags:    t.flagNames(e.Flags),
@@ -625,6 +626,9 @@ func (t *rowStrings) exchangeRow(r *ExchangeRow, m codec.Meta, e *flow.Exchange,
 	}
 	if r.Time.IsZero() {
 		r.Time = e.End // a response whose request was never seen
+	}
+	if code, ok := flow.GRPCStatus(e); ok {
+		r.GRPCStatus = int16(min(code, 32767))
 	}
 	if !e.Start.IsZero() && e.End.After(e.Start) {
 		r.LatencyMicros = uint32(min(e.End.Sub(e.Start).Microseconds(), 1<<32-1))

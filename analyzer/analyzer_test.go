@@ -68,7 +68,7 @@ func TestExchangeRow(t *testing.T) {
 		Principal: "abcd", PrincipalType: "bearer", Host: "api.example.com", Method: "GET",
 		Endpoint: "/api/v1/users/{userId}/orders", QueryKeys: []string{"page", "sort", "x y"}, Status: 200,
 		RequestBytes: 10, ResponseBytes: 250, RequestType: "application/json", ResponseType: "application/json",
-		LatencyMicros: 1500, Flags: []string{"gap", "redacted"},
+		LatencyMicros: 1500, Flags: []string{"gap", "redacted"}, GRPCStatus: -1, EffectiveStatus: 200,
 	}
 	if !equalRow(got, want) {
 		t.Fatalf("row\n got %+v\nwant %+v", got, want)
@@ -446,7 +446,7 @@ func TestGRPCStatusReachesDetectors(t *testing.T) {
 	if burst != 1 {
 		t.Fatalf("findings %+v", s.results[0].Findings)
 	}
-	if row := s.results[0].Exchanges[0]; row.Status != 200 {
-		t.Fatalf("stored status %d", row.Status)
+	if row := s.results[0].Exchanges[0]; row.Status != 200 || row.GRPCStatus != 16 || row.EffectiveStatus != 401 {
+		t.Fatalf("stored status %d, grpc_status %d, effective_status %d", row.Status, row.GRPCStatus, row.EffectiveStatus)
 	}
 }

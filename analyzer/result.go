@@ -86,6 +86,11 @@ type ExchangeRow struct {
 	ResponseType  string
 	LatencyMicros uint32 // request start to response end
 	Flags         []string
+	// GRPCStatus is a gRPC call's grpc-status code, -1 for other
+	// exchanges; EffectiveStatus is Status, or for a gRPC call answered
+	// 200 the HTTP status its code maps to (flow.EffectiveStatus).
+	GRPCStatus      int16
+	EffectiveStatus uint16
 }
 
 // EndpointRow is the current state of one inventory entry (table

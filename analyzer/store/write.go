@@ -35,7 +35,7 @@ var tableNames = [numTables]string{"exchanges", "endpoints", "findings", "loss"}
 var tableColumns = [numTables][]string{
 	tExchanges: {"time", "sensor_id", "sequence", "client_ip", "client_port", "server_ip", "server_port", "vlan", "vni",
 		"principal", "principal_type", "host", "method", "endpoint", "query_keys", "status", "request_bytes",
-		"response_bytes", "request_type", "response_type", "latency_us", "flags"},
+		"response_bytes", "request_type", "response_type", "latency_us", "flags", "grpc_status", "effective_status"},
 	tEndpoints: {"host", "method", "endpoint", "operation", "port", "state", "spec", "first_seen", "last_seen",
 		"requests", "client_errors", "server_errors", "clients", "status_codes", "status_counts", "auth", "params",
 		"state_blob", "version", "pii_types"},
@@ -238,6 +238,7 @@ type scratch struct {
 	u64   []uint64
 	u32   []uint32
 	u16   []uint16
+	i16   []int16
 }
 
 // fill refills *buf with f of every row of every result and appends it to
@@ -317,6 +318,8 @@ func appendExchanges(b driver.Batch, rows []*analyzer.Result, sc *scratch) error
 		fill(b, 19, &sc.strs, rows, x, func(r *exchange) string { return r.ResponseType }),
 		fill(b, 20, &sc.u32, rows, x, func(r *exchange) uint32 { return r.LatencyMicros }),
 		fillRows(b, 21, rows, x, func(r *exchange) []string { return r.Flags }),
+		fill(b, 22, &sc.i16, rows, x, func(r *exchange) int16 { return r.GRPCStatus }),
+		fill(b, 23, &sc.u16, rows, x, func(r *exchange) uint16 { return r.EffectiveStatus }),
 	)
 }
 

@@ -61,6 +61,10 @@ func exchanges(n int, seq0 uint64) []analyzer.ExchangeRow {
 			r.QueryKeys = []string{"q"}
 		}
 		r.Status = []uint16{200, 201, 204, 400, 404, 500, 0}[i%7]
+		r.GRPCStatus, r.EffectiveStatus = -1, r.Status
+		if i%9 == 0 && r.Status == 200 { // a gRPC call that failed UNAUTHENTICATED
+			r.GRPCStatus, r.EffectiveStatus = 16, 401
+		}
 		r.RequestBytes = uint64(i % 2048)
 		r.ResponseBytes = uint64(i * 13 % 65536)
 		r.RequestType = ctypes[i%len(ctypes)]
@@ -269,7 +273,7 @@ func checkExchanges(t *testing.T, s *Store, want []analyzer.ExchangeRow) {
 	db := quoteIdent(s.Database())
 	rows, err := s.Conn().Query(ctx, "SELECT time, sensor_id, sequence, client_ip, client_port, server_ip, server_port, vlan, vni, "+
 		"principal, principal_type, host, method, endpoint, query_keys, status, request_bytes, response_bytes, request_type, "+
-		"response_type, latency_us, flags, ingested_at FROM "+db+".exchanges FINAL ORDER BY sequence")
+		"response_type, latency_us, flags, ingested_at, grpc_status, effective_status FROM "+db+".exchanges FINAL ORDER BY sequence")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +283,7 @@ func checkExchanges(t *testing.T, s *Store, want []analyzer.ExchangeRow) {
 		var ingested time.Time
 		if err := rows.Scan(&e.Time, &e.SensorID, &e.Sequence, &e.ClientIP, &e.ClientPort, &e.ServerIP, &e.ServerPort, &e.VLAN, &e.VNI,
 			&e.Principal, &e.PrincipalType, &e.Host, &e.Method, &e.Endpoint, &e.QueryKeys, &e.Status, &e.RequestBytes, &e.ResponseBytes,
-			&e.RequestType, &e.ResponseType, &e.LatencyMicros, &e.Flags, &ingested); err != nil {
+			&e.RequestType, &e.ResponseType, &e.LatencyMicros, &e.Flags, &ingested, &e.GRPCStatus, &e.EffectiveStatus); err != nil {
 			t.Fatal(err)
 		}
 		if time.Since(ingested) > 10*time.Minute || time.Until(ingested) > 10*time.Minute {

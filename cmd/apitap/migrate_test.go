@@ -21,7 +21,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := run(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"applied 0001_exchanges.sql", "applied 0004_loss.sql", "applied 0005_sensitive.sql", "5 migration(s) applied, schema version 5"} {
+	for _, want := range []string{"applied 0001_exchanges.sql", "applied 0004_loss.sql", "applied 0005_sensitive.sql", "applied 0006_grpc.sql", "6 migration(s) applied, schema version 6"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("first run lacks %q:\n%s", want, out.String())
 		}
@@ -30,7 +30,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := run(context.Background(), args, &out, &errb); err != nil {
 		t.Fatalf("migrate again: %v\n%s", err, errb.String())
 	}
-	if !strings.Contains(out.String(), "already current (schema version 5)") || strings.Contains(out.String(), "applied 0") {
+	if !strings.Contains(out.String(), "already current (schema version 6)") || strings.Contains(out.String(), "applied 0") {
 		t.Fatalf("second run:\n%s", out.String())
 	}
 }

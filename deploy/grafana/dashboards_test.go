@@ -693,6 +693,11 @@ func makeSeed(now time.Time) *seed {
 			x.Flags = append(x.Flags, "no_response")
 			x.LatencyMicros = 0
 		}
+		x.GRPCStatus, x.EffectiveStatus = -1, x.Status
+		if i%19 == 0 && x.Status == 200 {
+			// a gRPC call answered 200 whose grpc-status said PERMISSION_DENIED
+			x.ResponseType, x.GRPCStatus, x.EffectiveStatus = "application/grpc", 7, 403
+		}
 		r.Exchanges = append(r.Exchanges, x)
 	}
 	for i, ep := range seedEndpoints {
@@ -786,6 +791,18 @@ func makeSeed(now time.Time) *seed {
 func (s *seed) wantRequests(sel bool) (n uint64) {
 	for _, x := range s.first.Exchanges {
 		if !sel || x.Host == selHost && x.Endpoint == selEndpoint {
+			n++
+		}
+	}
+	return n
+}
+
+// wantEffective counts the seeded exchanges whose effective status is in
+// [lo, hi): gRPC calls answered 200 with a failing grpc-status count as
+// what they map to.
+func (s *seed) wantEffective(sel bool, lo, hi uint16) (n uint64) {
+	for _, x := range s.first.Exchanges {
+		if (!sel || x.Host == selHost && x.Endpoint == selEndpoint) && x.EffectiveStatus >= lo && x.EffectiveStatus < hi {
 			n++
 		}
 	}
@@ -1139,6 +1156,8 @@ func TestDashboardQueries(t *testing.T) {
 		p, sel := ps.name+"/", ps.selected
 		expect(p+"traffic Requests", uint64(one(p+"apitap-traffic/Requests", "requests")), s.wantRequests(sel))
 		expect(p+"traffic Top endpoints requests", sum(p+"apitap-traffic/Top endpoints", "requests"), s.wantRequests(sel))
+		expect(p+"traffic Top endpoints client errors", sum(p+"apitap-traffic/Top endpoints", "client_errors"), s.wantEffective(sel, 400, 500))
+		expect(p+"traffic Status codes 403", byLabel(p+"apitap-traffic/Status codes", "status_code", "requests")["403"], s.wantEffective(sel, 403, 404))
 		expect(p+"traffic Status codes", sum(p+"apitap-traffic/Status codes", "requests"), s.wantRequests(sel))
 		expect(p+"traffic Requests by host", sum(p+"apitap-traffic/Requests by host", "requests"), s.wantRequests(sel))
 

@@ -13,7 +13,7 @@ func TestFilesNumberedAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"0001_exchanges.sql", "0002_endpoints.sql", "0003_findings.sql", "0004_loss.sql", "0005_sensitive.sql"}
+	want := []string{"0001_exchanges.sql", "0002_endpoints.sql", "0003_findings.sql", "0004_loss.sql", "0005_sensitive.sql", "0006_grpc.sql"}
 	if len(files) != len(want) {
 		t.Fatalf("%d migrations, want %d", len(files), len(want))
 	}
@@ -38,8 +38,11 @@ func TestFilesNumberedAndIdempotent(t *testing.T) {
 					t.Fatalf("%s for %s: %v", f.Name, version, err)
 				}
 				n := 1 // the table
-				if f.Version == 5 {
+				switch f.Version {
+				case 5:
 					n = 4 // four added columns
+				case 6:
+					n = 2 // two added columns
 				}
 				if cluster != "" {
 					n *= 2 // the local table and the Distributed table

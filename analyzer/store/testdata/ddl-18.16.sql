@@ -105,3 +105,7 @@ ALTER TABLE `apitap`.`findings` ADD COLUMN `masked_sample` String;
 ALTER TABLE `apitap`.`findings` ADD COLUMN `fingerprint` String;
 
 ALTER TABLE `apitap`.`endpoints` ADD COLUMN `pii_types` Array(String);
+
+ALTER TABLE `apitap`.`exchanges` ADD COLUMN `grpc_status` Int16 DEFAULT -1;
+
+ALTER TABLE `apitap`.`exchanges` ADD COLUMN `effective_status` UInt16 DEFAULT status;

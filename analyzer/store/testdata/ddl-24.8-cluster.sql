@@ -128,3 +128,11 @@ ALTER TABLE `apitap`.`findings` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS 
 ALTER TABLE `apitap`.`endpoints_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));
 
 ALTER TABLE `apitap`.`endpoints` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));
+
+ALTER TABLE `apitap`.`exchanges_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `grpc_status` Int16 DEFAULT -1 CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`exchanges` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `grpc_status` Int16 DEFAULT -1;
+
+ALTER TABLE `apitap`.`exchanges_local` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `effective_status` UInt16 DEFAULT status CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`exchanges` ON CLUSTER `analytics` ADD COLUMN IF NOT EXISTS `effective_status` UInt16 DEFAULT status;

@@ -108,3 +108,7 @@ ALTER TABLE `apitap`.`findings` ADD COLUMN IF NOT EXISTS `masked_sample` String 
 ALTER TABLE `apitap`.`findings` ADD COLUMN IF NOT EXISTS `fingerprint` String CODEC(ZSTD(1));
 
 ALTER TABLE `apitap`.`endpoints` ADD COLUMN IF NOT EXISTS `pii_types` Array(LowCardinality(String));
+
+ALTER TABLE `apitap`.`exchanges` ADD COLUMN IF NOT EXISTS `grpc_status` Int16 DEFAULT -1 CODEC(ZSTD(1));
+
+ALTER TABLE `apitap`.`exchanges` ADD COLUMN IF NOT EXISTS `effective_status` UInt16 DEFAULT status CODEC(ZSTD(1));
