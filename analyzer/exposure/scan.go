@@ -147,9 +147,11 @@ func (s *Scanner) Scan(e *flow.Exchange, template string, watch []Watch) []Hit {
 	if s.cfg.CookieValues {
 		s.scanCookies(e.RequestHeaders)
 	}
+	s.walk.GRPCEncoding = grpcEncoding(e.RequestHeaders)
 	s.scanBody(RequestBody, &e.Request)
 	respStart := len(s.hits)
 	s.scanHeaders(ResponseHeader, e.ResponseHeaders)
+	s.walk.GRPCEncoding = grpcEncoding(e.ResponseHeaders)
 	s.scanBody(ResponseBody, &e.Response)
 	s.exposures(e, respStart)
 	return s.hits
@@ -585,4 +587,15 @@ func integerLike(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// grpcEncoding is a message's grpc-encoding header (the compression of
+// its gRPC messages that carry the compressed flag), "" when absent.
+func grpcEncoding(hs []flow.Header) string {
+	for i := range hs {
+		if len(hs[i].Name) == len("grpc-encoding") && strings.EqualFold(hs[i].Name, "grpc-encoding") {
+			return hs[i].Value
+		}
+	}
+	return ""
 }

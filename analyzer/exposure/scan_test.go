@@ -1,6 +1,8 @@
 package exposure
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -324,5 +326,30 @@ func TestScanGRPC(t *testing.T) {
 	}
 	if c := find(hs, KindPII, ResponseBody, "$.1.3.1", "credit_card"); c == nil || c.Conf != pii.Confirmed {
 		t.Fatalf("card: %+v", hs)
+	}
+}
+
+// A gRPC response whose messages are gzip-compressed (grpc-encoding: gzip)
+// is inflated and scanned; without the header the compressed message is
+// not read.
+func TestScanGRPCCompressed(t *testing.T) {
+	en := engine(t, nil)
+	var msg []byte
+	msg = protowire.AppendTag(msg, 1, protowire.BytesType)
+	msg = protowire.AppendString(msg, "ann.lee@corp-mail.com")
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(msg)
+	zw.Close()
+	body := append([]byte{1, 0, 0, 0, byte(z.Len())}, z.Bytes()...)
+	for _, enc := range []string{"gzip", ""} {
+		e := exch("POST", "/users.v1.Users/Get", 200, "application/grpc", "\x00\x00\x00\x00\x00", "application/grpc", string(body))
+		if enc != "" {
+			e.ResponseHeaders = []flow.Header{{Name: "grpc-encoding", Value: enc}}
+		}
+		hs := scan(t, en, e, "/users.v1.Users/Get")
+		if got := find(hs, KindPII, ResponseBody, "$.1", "email") != nil; got != (enc == "gzip") {
+			t.Fatalf("grpc-encoding %q: email found %v: %+v", enc, got, hs)
+		}
 	}
 }

@@ -1,8 +1,12 @@
 package walk
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
+	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -36,11 +40,20 @@ func (w *Walker) grpc(b []byte, root string) error {
 		} else {
 			b = nil // the body was capped inside this message
 		}
-		if flag != 0 {
-			if flag > 1 {
-				return ErrSyntax // not gRPC framing
+		if flag > 1 {
+			return ErrSyntax // not gRPC framing
+		}
+		if flag == 1 {
+			// Compressed: only gzip is read, and a message cut by the
+			// body cap cannot be inflated.
+			if cut || !strings.EqualFold(strings.TrimSpace(w.GRPCEncoding), "gzip") {
+				continue
 			}
-			continue // compressed
+			var ok bool
+			if msg, ok = w.inflate(msg); !ok {
+				continue
+			}
+			cut = len(msg) == MaxGRPCInflate // may end inside a field
 		}
 		w.setRoot(root)
 		if !w.message(msg, 0, cut) {
@@ -185,4 +198,23 @@ func printable(b []byte) bool {
 		i += size
 	}
 	return true
+}
+
+// MaxGRPCInflate bounds what one compressed gRPC message is inflated to:
+// a decompression bomb costs at most this much work and memory.
+const MaxGRPCInflate = 1 << 20
+
+// inflate gunzips a compressed gRPC message into the walker's scratch, up
+// to MaxGRPCInflate bytes; ok is false when it is not valid gzip.
+func (w *Walker) inflate(msg []byte) ([]byte, bool) {
+	zr, err := gzip.NewReader(bytes.NewReader(msg))
+	if err != nil {
+		return nil, false
+	}
+	w.zbuf.Reset()
+	_, err = io.Copy(&w.zbuf, io.LimitReader(zr, MaxGRPCInflate))
+	if err != nil {
+		return nil, false
+	}
+	return w.zbuf.Bytes(), true
 }

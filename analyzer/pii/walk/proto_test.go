@@ -1,6 +1,8 @@
 package walk
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -117,11 +119,53 @@ func FuzzProto(f *testing.F) {
 	f.Add(grpcFrame(false, pb(1, "alice@example.com", 2, pb(1, "x", 2, uint64(3)))))
 	f.Add(pb(1, pb(2, pb(3, "deep")), 5, uint32(9)))
 	f.Add([]byte{0, 0, 0, 0, 9, 0x0a, 0x07, 'a'})
+	f.Add(grpcFrame(true, gz(pb(1, "x@example.com"))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out []got
-		w := Walker{MaxDepth: 3, MaxPath: 10, MaxValue: 5, MaxLeaves: 4}
+		w := Walker{MaxDepth: 3, MaxPath: 10, MaxValue: 5, MaxLeaves: 4, GRPCEncoding: "gzip"}
 		w.Body("application/grpc", data, boundCheck(t, &w, "$", &out))
 		out = out[:0]
 		w.Body("application/x-protobuf", data, boundCheck(t, &w, "$", &out))
 	})
+}
+
+func gz(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
+}
+
+// Compressed gRPC messages are read when the body's grpc-encoding is gzip
+// (inflated within MaxGRPCInflate: a bomb is cut, not followed), skipped
+// otherwise.
+func TestGRPCCompressed(t *testing.T) {
+	body := append(grpcFrame(true, gz(pb(1, "dave@example.com"))), grpcFrame(false, pb(2, "plain"))...)
+	var w Walker
+	got, err := leaves(t, &w, "application/grpc", body)
+	if err != nil || got != "$.2=s:plain" {
+		t.Fatalf("no encoding: %v %s", err, got)
+	}
+	w.GRPCEncoding = "gzip"
+	got, err = leaves(t, &w, "application/grpc", body)
+	if err != nil || got != "$.1=s:dave@example.com $.2=s:plain" {
+		t.Fatalf("gzip: %v %s", err, got)
+	}
+	// Not gzip after all: skipped, the next message still read.
+	got, err = leaves(t, &w, "application/grpc", append(grpcFrame(true, []byte("not gzip")), grpcFrame(false, pb(2, "plain"))...))
+	if err != nil || got != "$.2=s:plain" {
+		t.Fatalf("bad gzip: %v %s", err, got)
+	}
+	// A bomb: 64 MiB of one repeated field inflates to MaxGRPCInflate only.
+	field := pb(1, strings.Repeat("x", 1000))
+	bomb := gz(bytes.Repeat(field, 64<<10))
+	n := 0
+	w.MaxLeaves = 1 << 20
+	if err := w.Body("application/grpc", grpcFrame(true, bomb), func(l *Leaf) bool { n++; return true }); err != nil {
+		t.Fatalf("bomb: %v", err)
+	}
+	if n == 0 || n > MaxGRPCInflate/len(field)+1 || w.zbuf.Cap() > 2*MaxGRPCInflate {
+		t.Fatalf("bomb: %d leaves, buffer %d", n, w.zbuf.Cap())
+	}
 }

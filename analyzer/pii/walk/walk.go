@@ -23,7 +23,10 @@
 // calls, so a warm Walker allocates nothing.
 package walk
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // Leaf kinds.
 const (
@@ -80,11 +83,16 @@ type Walker struct {
 	// UUIDs, long hex — as "*", so a map keyed by id aggregates like an
 	// array: $.versions.*.maintainers[].email, not one path per version.
 	CollapseIDs bool
+	// GRPCEncoding is the grpc-encoding of the gRPC body walked next:
+	// messages marked compressed are walked when it is "gzip" (inflated
+	// up to MaxGRPCInflate bytes each), skipped otherwise.
+	GRPCEncoding string
 
 	path   []byte
-	buf    []byte   // unescaped values
-	nbuf   []byte   // decoded names
-	num    [24]byte // a protobuf field number or number value in decimal
+	buf    []byte       // unescaped values
+	nbuf   []byte       // decoded names
+	num    [24]byte     // a protobuf field number or number value in decimal
+	zbuf   bytes.Buffer // an inflated gRPC message
 	stack  []frame
 	leaf   Leaf
 	fn     Visitor
