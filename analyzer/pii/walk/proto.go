@@ -91,26 +91,8 @@ func (w *Walker) message(b []byte, depth int, cut bool) bool {
 		w.path = w.path[:plen]
 		w.appendSeg(".", strconv.AppendUint(w.num[:0], uint64(num), 10))
 		switch typ {
-		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return w.short(cut)
-			}
-			b = b[n:]
-			if !w.emit(strconv.AppendUint(w.num[:0], v, 10), Number, false) {
-				return false
-			}
-		case protowire.Fixed32Type:
-			v, n := protowire.ConsumeFixed32(b)
-			if n < 0 {
-				return w.short(cut)
-			}
-			b = b[n:]
-			if !w.emit(strconv.AppendUint(w.num[:0], uint64(v), 10), Number, false) {
-				return false
-			}
-		case protowire.Fixed64Type:
-			v, n := protowire.ConsumeFixed64(b)
+		case protowire.VarintType, protowire.Fixed32Type, protowire.Fixed64Type:
+			v, n := consumeNumber(typ, b)
 			if n < 0 {
 				return w.short(cut)
 			}
@@ -152,6 +134,20 @@ func (w *Walker) message(b []byte, depth int, cut bool) bool {
 		}
 	}
 	return true
+}
+
+// consumeNumber reads a varint, fixed32 or fixed64 value (unsigned: no
+// schema says signed or zigzag); n < 0 when b ends inside it.
+func consumeNumber(typ protowire.Type, b []byte) (v uint64, n int) {
+	switch typ {
+	case protowire.VarintType:
+		return protowire.ConsumeVarint(b)
+	case protowire.Fixed32Type:
+		v32, n := protowire.ConsumeFixed32(b)
+		return uint64(v32), n
+	default:
+		return protowire.ConsumeFixed64(b)
+	}
 }
 
 // short ends a message whose last field is incomplete: quietly when the

@@ -169,3 +169,22 @@ func TestGRPCCompressed(t *testing.T) {
 		t.Fatalf("bomb: %d leaves, buffer %d", n, w.zbuf.Cap())
 	}
 }
+
+// The three numeric wire types are Number leaves in unsigned decimal.
+func TestProtobufNumbers(t *testing.T) {
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.VarintType)
+	b = protowire.AppendVarint(b, 300)
+	b = protowire.AppendTag(b, 2, protowire.Fixed32Type)
+	b = protowire.AppendFixed32(b, 4000000000)
+	b = protowire.AppendTag(b, 3, protowire.Fixed64Type)
+	b = protowire.AppendFixed64(b, 1<<63)
+	var w Walker
+	got, err := leaves(t, &w, "application/x-protobuf", b)
+	if err != nil || got != "$.1=n:300 $.2=n:4000000000 $.3=n:9223372036854775808" {
+		t.Fatalf("%v %s", err, got)
+	}
+	if got, err := leaves(t, &w, "application/grpc", grpcFrame(false, b[:len(b)-3])); err != ErrSyntax || got != "$.1=n:300 $.2=n:4000000000" {
+		t.Fatalf("a fixed64 cut short: %v %s", err, got)
+	}
+}
