@@ -87,6 +87,8 @@ bench-peers: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@bad=$$(git ls-files -z | xargs -0 -r sh -c 'for f; do [ -f "$$f" ] && head -c4 "$$f" | grep -q "^.ELF" && echo "$$f"; done' _); \
+		if [ -n "$$bad" ]; then echo "executables are tracked (build into bin/):"; echo "$$bad"; exit 1; fi
 
 # Regenerate schema/flow/v1/flow.pb.go from flow.proto (docs/wire-format.md)
 # with Debian's protoc and a pinned protoc-gen-go.
