@@ -14,13 +14,14 @@ PKGS      := ./...
 
 all: build
 
-# System packages: libpcap (cgo capture + BPF compiler), tshark (golden
+# System packages: libpcap (cgo capture + BPF compiler), libzstd (cgo: the
+# Kafka publisher's batch compression, docs/kafka.md), tshark (golden
 # corpus tests and bench-peers), tcpdump/iproute2/ethtool (namespace capture
 # tests), clickhouse-server/-client (storage integration tests; `services`
 # starts it on loopback), rsyslog + rsyslog-gnutls (the SIEM tests start
 # their own rsyslogd on loopback UDP/TCP/TLS ports). Installed only when
 # missing; needs root (CI runs as root).
-DEB_PKGS := libpcap-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler clickhouse-server clickhouse-client rsyslog rsyslog-gnutls
+DEB_PKGS := libpcap-dev libzstd-dev tshark tcpdump iproute2 ethtool bc time protobuf-compiler clickhouse-server clickhouse-client rsyslog rsyslog-gnutls
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -57,7 +58,9 @@ test: deps services lint check-generated test-unit fuzz
 
 test-unit:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -race -p 1 -timeout 15m -skip 'Namespace|Live|Memory|Corpus' ./sensor/... ./sink/ ./bus/... ./analyzer/...
+	$(GO) test -count=1 -tags nolibzstd ./internal/zstd/
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./bus/kafka/
+	$(GO) test -count=1 -race -p 1 -timeout 15m -skip 'Namespace|Live|Memory|Corpus' ./sensor/... ./sink/ ./bus/... ./analyzer/... ./internal/zstd/
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)

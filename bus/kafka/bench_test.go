@@ -54,7 +54,7 @@ var mix struct {
 // internal/pcapgen's traffic mix (docs/performance.md: user records, item
 // pages of 0.4–1.8 KB, orders, 404s) over 64 hosts: ~950 B protobuf
 // records that compress like JSON API traffic (zstd ~14× per batch).
-func mixExchanges(b *testing.B) []*flow.Exchange {
+func mixExchanges(b testing.TB) []*flow.Exchange {
 	mix.once.Do(func() {
 		dir, err := os.MkdirTemp("", "apitap-kafka-bench")
 		if err != nil {
@@ -82,6 +82,20 @@ func mixExchanges(b *testing.B) []*flow.Exchange {
 		b.Fatal(mix.err)
 	}
 	return mix.exs
+}
+
+// mixBatch is a default-sized batch (1,000 records) of the mix, framed as
+// the sender builds it, not yet compressed; every record stamped ts.
+func mixBatch(tb testing.TB, ts int64) *prodBatch {
+	exs := mixExchanges(tb)
+	enc := productionEncoder()
+	b := &prodBatch{buf: make([]byte, batchHeader, 2<<20)}
+	for i := range DefaultBatchSize {
+		e := exs[i%len(exs)]
+		v, _ := enc(nil, e)
+		b.add(ts, appendKey(nil, e), v, []byte{0})
+	}
+	return b
 }
 
 func benchData(b *testing.B, name string) []*flow.Exchange {
@@ -249,11 +263,10 @@ func BenchmarkFrame(b *testing.B) {
 		exs := benchData(b, data)
 		enc := productionEncoder()
 		src := &prodBatch{buf: make([]byte, batchHeader, 2<<20)}
-		now := time.Now().UnixMilli()
 		for i := 0; i < DefaultBatchSize; i++ {
 			e := exs[i%len(exs)]
 			v, _ := enc(nil, e)
-			src.add(now, appendKey(nil, e), v, []byte{0})
+			src.add(0, appendKey(nil, e), v, []byte{0})
 		}
 		for _, comp := range []string{"zstd", "lz4", "snappy", "gzip", "none"} {
 			b.Run(comp+"/"+data, func(b *testing.B) {

@@ -22,7 +22,6 @@ import (
 	"io"
 	"math/bits"
 	"net"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -33,10 +32,10 @@ import (
 	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
 
-	"github.com/klauspost/compress/zstd"
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/zstd"
 )
 
 // batchHeader is the record set's size prefix (4 bytes) and the record
@@ -131,30 +130,26 @@ func partitionOf(key []byte, n int) int {
 	return int(p)
 }
 
-// newZstd returns the zstd encoder: level 3 (SpeedDefault), as kafka-go's
-// codec used, one EncodeAll per batch; concurrent calls (partitions in
-// flight) each take one of its encoders. The window is the batch size
-// rounded up to a power of two (1 MiB by default, within 64 KiB..8 MiB): a
-// batch is compressed on its own, so a larger window cannot find more, and
-// each encoder's history is twice the window (16 MiB at zstd's default
-// 8 MiB). Frames carry no content checksum: the batch's CRC32C already
-// covers the compressed bytes, and the xxhash64 pass over every
-// uncompressed byte cost 3–4 % of the publisher's CPU (docs/kafka.md).
+// newZstd returns the batch compressor (internal/zstd): libzstd at level
+// 3 for "default" (1 for "fastest", 5 for "better"), one EncodeAll per
+// batch; concurrent calls (partitions in flight) each take a context of
+// their own. The window is the batch size rounded up to a power of two
+// (1 MiB by default, within 64 KiB..8 MiB): a batch is compressed on its
+// own, so a larger window cannot find more, and consumers' decoders size
+// their buffers by it. Frames carry no content checksum: the batch's
+// CRC32C already covers the compressed bytes, and the xxhash64 pass over
+// every uncompressed byte cost 3–4 % of the publisher's CPU (docs/kafka.md).
 func newZstd(batchBytes int64, level string) (*zstd.Encoder, error) {
-	window := 1 << bits.Len64(uint64(max(batchBytes, 1)-1))
-	window = min(max(window, 64<<10), 8<<20)
-	return zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstdLevels[level]),
-		zstd.WithWindowSize(window),
-		zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)),
-		zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false))
+	l, err := zstd.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	return zstd.NewEncoder(l, int(min(batchBytes, 8<<20)))
 }
 
-// The compression levels (Config.CompressionLevel) of zstd and gzip; ""
-// is the default level.
+// The compression levels (Config.CompressionLevel) of gzip; "" is the
+// default level. zstd's are internal/zstd's.
 var (
-	zstdLevels = map[string]zstd.EncoderLevel{"fastest": zstd.SpeedFastest, "default": zstd.SpeedDefault, "": zstd.SpeedDefault,
-		"better": zstd.SpeedBetterCompression}
 	gzipLevels = map[string]int{"fastest": stdgzip.BestSpeed, "default": stdgzip.DefaultCompression, "": stdgzip.DefaultCompression,
 		"better": stdgzip.BestCompression}
 )
@@ -166,7 +161,10 @@ func (p *Publisher) frame(b *prodBatch) error {
 	recs := b.buf[batchHeader:]
 	switch {
 	case p.zstd != nil:
-		b.zbuf = p.zstd.EncodeAll(recs, append(b.zbuf[:0], b.buf[:batchHeader]...))
+		var err error
+		if b.zbuf, err = p.zstd.EncodeAll(recs, append(b.zbuf[:0], b.buf[:batchHeader]...)); err != nil {
+			return err
+		}
 		b.wire = b.zbuf
 	case p.codec != nil:
 		w := appendWriter{b: append(b.zbuf[:0], b.buf[:batchHeader]...)}
@@ -337,6 +335,9 @@ func (s *sender) shutdown(aborted bool) {
 	close(p.stop)
 	p.stopMeta()
 	p.helpers.Wait()
+	if p.zstd != nil {
+		p.zstd.Close() // no produce goroutine is left to compress
+	}
 	p.stopTrans()
 	p.transport.CloseIdleConnections()
 	p.abortFn() // release the context; nothing is left to abort

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/segmentio/kafka-go/compress/gzip"
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress/gzip"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
@@ -270,17 +271,28 @@ func TestProduceRequestsOnTheWire(t *testing.T) {
 	}
 }
 
+// TestZstdFixture writes internal/zstd's test batch (the mix, as the
+// sender frames it) when APITAP_UPDATE_FIXTURES=1; the file is compressed
+// at zstd's highest level to keep it small.
+func TestZstdFixture(t *testing.T) {
+	if os.Getenv("APITAP_UPDATE_FIXTURES") != "1" {
+		t.Skip("set APITAP_UPDATE_FIXTURES=1 to rewrite ../../internal/zstd/testdata/batch.bin.zst")
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderCRC(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mixBatch(t, 0).buf[batchHeader:]
+	if err := os.WriteFile("../../internal/zstd/testdata/batch.bin.zst", enc.EncodeAll(src, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCompressionLevels: "better" makes smaller batches than "fastest"
 // for the two codecs with levels, on the benchmark's realistic records;
 // the levels of other codecs are refused.
 func TestCompressionLevels(t *testing.T) {
-	exs := mixExchanges(&testing.B{})
-	enc := productionEncoder()
-	src := &prodBatch{buf: make([]byte, batchHeader, 2<<20)}
-	for i := range DefaultBatchSize {
-		v, _ := enc(nil, exs[i%len(exs)])
-		src.add(0, appendKey(nil, exs[i%len(exs)]), v, []byte{0})
-	}
+	src := mixBatch(t, 0)
 	for _, comp := range []string{"zstd", "gzip"} {
 		size := map[string]int{}
 		for _, level := range []string{"fastest", "default", "better"} {

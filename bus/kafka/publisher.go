@@ -34,13 +34,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/compress/gzip"
 	"go.uber.org/zap"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/internal/zstd"
 )
 
 // ErrClosed is returned by Consume after Close.
@@ -370,9 +370,12 @@ func NewPublisher(cfg Config, set Settings) (*Publisher, error) {
 	p.exHdrs = appendHeaders(nil, exHeaders)
 	p.lossHdrs = appendHeaders(nil, p.headers("loss"))
 	p.snd.init(p)
+	if p.zstd != nil {
+		p.log.Info("zstd compression", zap.String("implementation", zstd.Implementation()))
+	}
 	p.log.Info("kafka publisher ready",
 		zap.Strings("brokers", cfg.Brokers), zap.String("topic", cfg.Topic),
-		zap.String("compression", cfg.Compression), zap.String("acks", cfg.RequiredAcks),
+		zap.String("compression", cfg.Compression), zap.String("compression_level", cfg.CompressionLevel), zap.String("acks", cfg.RequiredAcks),
 		zap.Int("queue_records", cfg.QueueRecords), zap.Int64("queue_bytes", cfg.QueueBytes),
 		zap.Bool("tls", cfg.TLS.Enable), zap.String("sasl", cfg.SASL.Mechanism), zap.Bool("block", set.Block))
 	go p.run()

@@ -18,7 +18,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
+
+	"github.com/apitap/apitap/internal/zstd"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,7 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "alert":
 		return runAlert(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "apitap %s\n", version)
+		// The build's compression library: libzstd through cgo, or the Go encoder (docs/kafka.md).
+		fmt.Fprintf(stdout, "apitap %s (%s, zstd: %s)\n", version, runtime.Version(), zstd.Implementation())
 		return nil
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {

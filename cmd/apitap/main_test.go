@@ -23,7 +23,7 @@ func sample(t *testing.T) string {
 
 func TestVersionAndHelp(t *testing.T) {
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "apitap ") {
+	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "apitap ") || !strings.Contains(out.String(), "zstd: libzstd") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
 	out.Reset()

@@ -27,11 +27,15 @@ func (l *List[T]) Get() *T {
 }
 
 // Put keeps x for a later Get, unless max objects are idle already (then x
-// is left to the garbage collector). The caller resets x first.
-func (l *List[T]) Put(x *T) {
+// is left to the garbage collector, and Put reports false so that an owner
+// of resources outside the Go heap can release them). The caller resets x
+// first.
+func (l *List[T]) Put(x *T) bool {
 	if len(l.items) < l.max {
 		l.items = append(l.items, x)
+		return true
 	}
+	return false
 }
 
 // Len is the number of idle objects.

@@ -8,9 +8,12 @@ func TestList(t *testing.T) {
 	if a == b || b == c {
 		t.Fatal("Get on an empty list must return new objects")
 	}
-	l.Put(a)
-	l.Put(b)
-	l.Put(c) // over the bound: dropped
+	if !l.Put(a) || !l.Put(b) {
+		t.Fatal("Put under the bound must keep the object")
+	}
+	if l.Put(c) { // over the bound: dropped
+		t.Fatal("Put over the bound must report the object dropped")
+	}
 	if l.Len() != 2 {
 		t.Fatalf("Len %d, want 2", l.Len())
 	}
