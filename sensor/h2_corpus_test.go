@@ -1,6 +1,9 @@
 package sensor_test
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -8,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/gopacket/pcapgo"
 
 	"github.com/apitap/apitap/flow"
 	"github.com/apitap/apitap/internal/encap"
@@ -176,4 +181,117 @@ func TestH2cUpgradeCorpus(t *testing.T) {
 	if up != 3 || plain != 2 || st.HTTP.HTTP2Connections != 3 || st.HTTP.HTTP2Lost != 0 || st.HTTP.Upgrades != 3 {
 		t.Fatalf("%d upgraded, %d plain; stats %+v", up, plain, st.HTTP)
 	}
+}
+
+// The corpus's HTTP/2 captures joined midstream: the first packets (the
+// handshake, the preface and the first frames) are cut, as when the sensor
+// starts while the connection is open. The HPACK tables are gone, so no
+// record can be made; the connection is recognised by its framing and its
+// bytes are reported as http2_midstream loss, never as non-HTTP and never
+// as records. Cut so late that fewer than h2.SyncFrames frames are left in
+// either direction, a connection is not recognised (counted non-HTTP) and
+// still gives no record.
+func TestHTTP2MidstreamCorpus(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	files, err := filepath.Glob("testdata/golden-h2/*.tsv")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no goldens: %v", err)
+	}
+	dir := t.TempDir()
+	var recognised, cuts int
+	for _, g := range files {
+		name := strings.TrimSuffix(filepath.Base(g), ".tsv")
+		src := filepath.Join(corpus, "pcap", strings.Replace(name, "__", "/", 1))
+		for skip := 3; skip <= 15; skip += 2 {
+			path := filepath.Join(dir, "cut.pcap")
+			if err := os.WriteFile(path, dropPackets(t, src, skip), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, st := runFile(t, path, nil)
+			cuts++
+			if len(got.ex) != 0 {
+				t.Errorf("%s without its first %d packets: %d records", name, skip, len(got.ex))
+			}
+			var reported uint64
+			for _, l := range got.losses {
+				if l.Stage == flow.StageParser && l.Reason == "http2_midstream" {
+					reported += l.Count
+				}
+			}
+			if reported != st.HTTP.HTTP2MidstreamBytes {
+				t.Errorf("%s cut at %d: http2_midstream loss records %d bytes, stats %d", name, skip, reported, st.HTTP.HTTP2MidstreamBytes)
+			}
+			switch {
+			case st.HTTP.HTTP2Midstream == 1 && st.HTTP.NonHTTPConnections == 0 && reported > 0:
+				recognised++
+			case skip <= 7:
+				// Every capture has at least four frames after its 7th packet.
+				t.Errorf("%s without its first %d packets: not recognised: %+v", name, skip, st.HTTP)
+			case st.HTTP.HTTP2Midstream != 0:
+				t.Errorf("%s cut at %d: %+v", name, skip, st.HTTP)
+			}
+		}
+	}
+	t.Logf("%d of %d cut captures recognised as HTTP/2 joined midstream", recognised, cuts)
+}
+
+// dropPackets returns the pcap file src without its first n packets.
+func dropPackets(t *testing.T, src string, n int) []byte {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := pcapgo.NewWriterNanos(&out)
+	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			return out.Bytes()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= n {
+			if err := w.WritePacket(ci, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// No connection of the corpus (every capture; its HTTP/2 connections all
+// start with their preface) is taken for HTTP/2 joined midstream: the
+// search for chained frame headers must not fire on TLS, DNS, SMB, binary
+// protocols, HTTP/1.x bodies or damaged captures.
+func TestHTTP2MidstreamNoFalsePositive(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	var files, nonHTTP int
+	err := filepath.WalkDir(filepath.Join(corpus, "pcap"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".cap")) {
+			return err
+		}
+		files++
+		_, st := runFile(t, p, nil)
+		nonHTTP += int(st.HTTP.NonHTTPConnections)
+		if st.HTTP.HTTP2Midstream != 0 {
+			t.Errorf("%s: %d connections taken for HTTP/2 joined midstream", p, st.HTTP.HTTP2Midstream)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 || nonHTTP == 0 {
+		t.Fatalf("%d captures, %d non-HTTP connections: the corpus is not what this test expects", files, nonHTTP)
+	}
+	t.Logf("%d captures, %d non-HTTP connections, none taken for HTTP/2", files, nonHTTP)
 }

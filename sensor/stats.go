@@ -119,6 +119,7 @@ var lossCounters = []lossCounter{
 	{flow.StageParser, "skipped", "bytes", func(s *Stats) uint64 { return s.HTTP.SkippedBytes }},
 	{flow.StageParser, "pending_overflow", "exchanges", func(s *Stats) uint64 { return s.HTTP.PendingDrops }},
 	{flow.StageParser, "http2_desync", "bytes", func(s *Stats) uint64 { return s.HTTP.HTTP2LostBytes }},
+	{flow.StageParser, "http2_midstream", "bytes", func(s *Stats) uint64 { return s.HTTP.HTTP2MidstreamBytes }},
 	{flow.StageQueue, "worker_queue_full", "packets", func(s *Stats) uint64 { return s.QueueDrops }},
 	{flow.StageQueue, "output_queue_full", "exchanges", func(s *Stats) uint64 { return s.OutputDrops }},
 }

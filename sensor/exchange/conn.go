@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/apitap/apitap/flow"
+	"github.com/apitap/apitap/sensor/h2"
 	"github.com/apitap/apitap/sensor/http1"
 	"github.com/apitap/apitap/sensor/tcp"
 )
@@ -18,10 +19,11 @@ const (
 )
 
 const (
-	modeDetect  uint8 = iota // looking at the first bytes for HTTP
-	modeHTTP                 // roles fixed, both directions go to the parsers
-	modeNonHTTP              // neither direction is HTTP: bytes counted and dropped
-	modeH2                   // HTTP/2 with prior knowledge (h2.go)
+	modeDetect      uint8 = iota // looking at the first bytes for HTTP
+	modeHTTP                     // roles fixed, both directions go to the parsers
+	modeNonHTTP                  // neither direction is HTTP: bytes counted and dropped
+	modeH2                       // HTTP/2 with prior knowledge (h2.go)
+	modeH2Midstream              // HTTP/2 joined midstream: unreadable, bytes counted as lost
 )
 
 // detectCap is the most bytes held per direction while http1.Detect needs
@@ -86,6 +88,10 @@ type detector struct {
 	// preface; h2hold says the copy is still complete.
 	h2held []byte
 	h2hold bool
+	// sync looks for HTTP/2 frames where the direction may start
+	// mid-stream (midstream connection, after a gap); syncing says it runs.
+	sync    h2.Sync
+	syncing bool
 }
 
 // conn is the tcp.Stream of one connection. Pooled by the Factory.
@@ -156,7 +162,7 @@ func (c *conn) init(info *tcp.ConnInfo) {
 	}
 	for i := range c.det {
 		c.det[i] = detector{buf: c.det[i].buf[:0], h2held: c.det[i].h2held[:0], lineStart: true, budget: budget,
-			clean: !c.midstream}
+			clean: !c.midstream, syncing: c.midstream}
 	}
 	c.undetected, c.respTS, c.reqLost = 0, 0, false
 	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
@@ -188,6 +194,8 @@ func (c *conn) Data(dir tcp.Dir, data []byte, ts int64) {
 		c.feedH2(dir, data, ts)
 	case modeNonHTTP:
 		f.st.nonHTTPBytes.Add(uint64(len(data)))
+	case modeH2Midstream:
+		f.st.h2MidstreamBytes.Add(uint64(len(data)))
 	default:
 		c.detect(dir, data, ts)
 	}
@@ -224,6 +232,8 @@ func (c *conn) Gap(dir tcp.Dir, n int, ts int64) {
 		d := &c.det[dir]
 		d.clean, d.h2hold = false, false
 		d.h2held = d.h2held[:0]
+		d.sync.Gap()
+		d.syncing = true
 		if d.gaveUp {
 			return
 		}
@@ -296,6 +306,21 @@ func (c *conn) feed(dir tcp.Dir, data []byte, ts int64) {
 // counted; the first start line found fixes the roles of both directions.
 func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	d := &c.det[dir]
+	if d.syncing {
+		// After the scan budget, only a chain already being followed may
+		// go on (it skips payloads: a 16 KiB DATA frame costs nothing).
+		if d.gaveUp && !d.sync.Locked() {
+			d.syncing = false
+		} else if d.sync.Feed(data) {
+			c.startH2Midstream(uint64(len(data)))
+			return
+		} else if d.gaveUp && !d.sync.Locked() {
+			d.syncing = false
+			c.undetected += uint64(len(data))
+			c.settleNonHTTP()
+			return
+		}
+	}
 	if d.gaveUp {
 		// Waiting for the other direction to decide.
 		c.undetected += uint64(len(data))
@@ -390,14 +415,42 @@ func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	// Budget spent without a start line: this direction is not HTTP.
 	c.undetected += uint64(len(data))
 	d.gaveUp = true
-	if c.det[1-dir].gaveUp {
-		c.det[0].h2held, c.det[1].h2held = c.det[0].h2held[:0], c.det[1].h2held[:0]
-		c.mode = modeNonHTTP
-		c.f.st.nonHTTPConns.Add(1)
-		c.f.st.nonHTTPBytes.Add(c.undetected)
-		c.undetected = 0
-		c.det[0].buf, c.det[1].buf = c.det[0].buf[:0], c.det[1].buf[:0]
+	c.settleNonHTTP()
+}
+
+// settleNonHTTP declares the connection not HTTP once both directions
+// gave up and neither is following a chain of HTTP/2 frames.
+func (c *conn) settleNonHTTP() {
+	for i := range c.det {
+		if d := &c.det[i]; !d.gaveUp || d.syncing && d.sync.Locked() {
+			return
+		}
 	}
+	c.det[0].h2held, c.det[1].h2held = c.det[0].h2held[:0], c.det[1].h2held[:0]
+	c.mode = modeNonHTTP
+	c.f.st.nonHTTPConns.Add(1)
+	c.f.st.nonHTTPBytes.Add(c.undetected)
+	c.undetected = 0
+	c.det[0].buf, c.det[1].buf = c.det[0].buf[:0], c.det[1].buf[:0]
+}
+
+// startH2Midstream gives up on a connection found to carry HTTP/2 frames
+// without its start (h2.Sync): the HPACK tables the peers built before
+// cannot be rebuilt, so nothing can be read, but the bytes are counted as
+// lost (http2_midstream) rather than as non-HTTP, so the analyzer knows
+// the sensor was blind to it. n bytes of the current delivery are counted
+// with those already seen.
+func (c *conn) startH2Midstream(n uint64) {
+	f := c.f
+	c.mode = modeH2Midstream
+	f.st.h2Midstream.Add(1)
+	for i := range c.det {
+		d := &c.det[i]
+		n += uint64(len(d.buf))
+		d.buf, d.h2held = d.buf[:0], d.h2held[:0]
+	}
+	f.st.h2MidstreamBytes.Add(c.undetected + n)
+	c.undetected = 0
 }
 
 // startHTTP fixes the roles once direction dir was found to carry

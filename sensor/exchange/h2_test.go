@@ -509,3 +509,84 @@ func TestH2ClosedStreams(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// h2Traffic is both directions of n gRPC-like calls on one connection,
+// without the client's preface.
+func h2Traffic(n int) (client, server []byte) {
+	cl, sv := newH2Side(false), newH2Side(false)
+	cl.fr.WriteSettings()
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 100})
+	for i := range n {
+		id := uint32(2*i + 1)
+		cl.headers(id, false, ":method", "POST", ":path", "/shop.Orders/Get", ":authority", "orders:50051", ":scheme", "http",
+			"content-type", "application/grpc", "te", "trailers")
+		cl.fr.WriteData(id, true, append([]byte{0, 0, 0, 0, 3}, 0x08, 0x96, byte(i)))
+		sv.headers(id, false, ":status", "200", "content-type", "application/grpc")
+		sv.fr.WriteData(id, false, []byte{0, 0, 0, 0, 2, 0x08, byte(i)})
+		sv.headers(id, true, "grpc-status", "0")
+		if i%5 == 4 {
+			cl.fr.WriteWindowUpdate(0, 40)
+			sv.fr.WritePing(true, [8]byte{1})
+		}
+	}
+	return cl.take(), sv.take()
+}
+
+// An HTTP/2 connection seen without its start (the sensor started later,
+// or bytes were lost before anything was recognised) cannot be read: the
+// HPACK tables are gone. It is recognised by its framing (h2.Sync) and
+// every byte of it is counted as lost (http2_midstream), not as non-HTTP,
+// so the analyzer knows the sensor was blind. A connection whose start was
+// seen without a preface is not HTTP/2, whatever follows.
+func TestH2Midstream(t *testing.T) {
+	cb, sb := h2Traffic(30)
+	for _, tc := range []struct {
+		name           string
+		midstream, gap bool
+		want           bool
+	}{
+		{"joined midstream", true, false, true},
+		{"gap before anything was recognised", false, true, true},
+		{"start seen, no preface", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			c := h.f.New(connInfo(tc.midstream))
+			client, server := cb, sb
+			if tc.midstream {
+				client, server = cb[37:], sb[11:] // joined inside frames
+			}
+			if tc.gap {
+				c.Data(c2s, []byte("\x16\x03\x01"), ms(0))
+				c.Gap(c2s, 500, ms(1))
+				c.Gap(s2c, 300, ms(1))
+			}
+			var fed uint64
+			for i := 0; len(client) > 0 || len(server) > 0; i++ {
+				n := min(1448, len(client))
+				c.Data(c2s, client[:n], ms(2+i))
+				m := min(1448, len(server))
+				c.Data(s2c, server[:m], ms(2+i))
+				client, server = client[n:], server[m:]
+				fed += uint64(n + m)
+			}
+			c.End(0, ms(100))
+			st := h.f.Stats()
+			if len(h.take()) != 0 {
+				t.Fatal("records from an unreadable connection")
+			}
+			if !tc.want {
+				if st.HTTP2Midstream != 0 || st.NonHTTPConnections != 1 {
+					t.Fatalf("taken for HTTP/2 joined midstream: %+v", st)
+				}
+				return
+			}
+			if tc.gap {
+				fed += 3 // the bytes before the gap
+			}
+			if st.HTTP2Midstream != 1 || st.HTTP2MidstreamBytes != fed || st.NonHTTPConnections != 0 || st.NonHTTPBytes != 0 {
+				t.Fatalf("fed %d bytes; stats %+v", fed, st)
+			}
+		})
+	}
+}

@@ -110,3 +110,57 @@ func (c *checker) Lost(ts int64) {
 	}
 	c.lost = true
 }
+
+// FuzzSync: arbitrary bytes, split and gapped as ops say, never panic and
+// keep the state bounded; once recognised, a direction stays recognised;
+// and after a gap, frames that start where the gap ends are recognised
+// within four frames, whatever came before.
+func FuzzSync(f *testing.F) {
+	f.Add(grpcTraffic(2)[40:], []byte{0x10, 0x01, 0xff})
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x01"), []byte{0x02})
+	f.Add([]byte{0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0}, []byte{})
+	c := newConv(false)
+	for id := uint32(1); id <= 5; id += 2 {
+		c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: c.block(":method", "POST", ":path", "/a.B/C")})
+		c.fr.WriteData(id, true, []byte("\x00\x00\x00\x00\x02\x08\x01"))
+	}
+	frames := c.buf.Bytes()
+	f.Fuzz(func(t *testing.T, data, ops []byte) {
+		var s Sync
+		done := false
+		check := func(ok bool) {
+			if done && !ok {
+				t.Fatal("recognised, then not")
+			}
+			done = done || ok
+			if s.nh > len(s.hdr) || s.nt > len(s.tail) || s.skip < 0 || s.skip > maxChainLength || s.run > SyncFrames {
+				t.Fatalf("state out of bounds: %+v", s)
+			}
+		}
+		b := data
+		for _, op := range ops {
+			if op&1 == 1 {
+				s.Gap()
+				check(s.Feed(nil))
+				continue
+			}
+			n := min(int(op>>1)+1, len(b))
+			check(s.Feed(b[:n]))
+			b = b[n:]
+		}
+		check(s.Feed(b))
+		s.Gap()
+		piece := 1
+		if len(ops) > 0 {
+			piece = int(ops[0]) + 1
+		}
+		for r := frames; len(r) > 0; {
+			n := min(piece, len(r))
+			check(s.Feed(r[:n]))
+			r = r[n:]
+		}
+		if !done {
+			t.Fatal("frames after a gap not recognised")
+		}
+	})
+}
