@@ -119,12 +119,7 @@ func TestHTTP2Damage(t *testing.T) {
 				lostDirs += st.HTTP.HTTP2Lost
 				// The sensor says where it was blind: a loss record for
 				// the bytes it could not parse after each given-up direction.
-				var reported uint64
-				for _, l := range got.losses {
-					if l.Stage == flow.StageParser && l.Reason == "http2_desync" {
-						reported += l.Count
-					}
-				}
+				reported := got.parserLoss("http2_desync")
 				if reported != st.HTTP.HTTP2LostBytes {
 					t.Errorf("%s %+v: http2_desync loss records %d bytes, stats %d", name, o, reported, st.HTTP.HTTP2LostBytes)
 				}
@@ -212,12 +207,7 @@ func TestHTTP2MidstreamCorpus(t *testing.T) {
 			if len(got.ex) != 0 {
 				t.Errorf("%s without its first %d packets: %d records", name, skip, len(got.ex))
 			}
-			var reported uint64
-			for _, l := range got.losses {
-				if l.Stage == flow.StageParser && l.Reason == "http2_midstream" {
-					reported += l.Count
-				}
-			}
+			reported := got.parserLoss("http2_midstream")
 			if reported != st.HTTP.HTTP2MidstreamBytes {
 				t.Errorf("%s cut at %d: http2_midstream loss records %d bytes, stats %d", name, skip, reported, st.HTTP.HTTP2MidstreamBytes)
 			}
@@ -235,18 +225,36 @@ func TestHTTP2MidstreamCorpus(t *testing.T) {
 	t.Logf("%d of %d cut captures recognised as HTTP/2 joined midstream", recognised, cuts)
 }
 
-// dropPackets returns the pcap file src without its first n packets.
-func dropPackets(t *testing.T, src string, n int) []byte {
+// parserLoss sums the parser-stage loss records of reason.
+func (c *collect) parserLoss(reason string) uint64 {
+	var n uint64
+	for _, l := range c.losses {
+		if l.Stage == flow.StageParser && l.Reason == reason {
+			n += l.Count
+		}
+	}
+	return n
+}
+
+// openPcap opens a pcap file for reading; it is closed when the test ends.
+func openPcap(t *testing.T, path string) *pcapgo.Reader {
 	t.Helper()
-	f, err := os.Open(src)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	r, err := pcapgo.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// dropPackets returns the pcap file src without its first n packets.
+func dropPackets(t *testing.T, src string, n int) []byte {
+	t.Helper()
+	r := openPcap(t, src)
 	var out bytes.Buffer
 	w := pcapgo.NewWriterNanos(&out)
 	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {

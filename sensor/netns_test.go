@@ -43,7 +43,6 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/h2c"
 
@@ -670,15 +669,7 @@ type nsStream struct {
 // direction (the capture must have no hole) and finds every request and
 // response with net/http's parsers. Keyed by the client port.
 func nsConnMap(t *testing.T, path string) map[uint16]*[2]nsStream {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, path)
 	conns := map[uint16]*[2]nsStream{}
 	for {
 		data, _, err := r.ReadPacketData()
