@@ -139,3 +139,22 @@ func random(n int) []byte {
 	}
 	return b
 }
+
+// BenchmarkSync is the cost of the search on what a sensor joining
+// connections midstream mostly sees: TLS records (random bytes) and, for
+// comparison, HTTP/2 frames being followed.
+func BenchmarkSync(b *testing.B) {
+	for name, data := range map[string][]byte{"random": random(64 << 10), "h2": grpcTraffic(40)} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				var s Sync
+				for p := data; len(p) > 0; {
+					n := min(1448, len(p))
+					s.Feed(p[:n])
+					p = p[n:]
+				}
+			}
+		})
+	}
+}
