@@ -36,8 +36,9 @@ func Implementation() string { return "libzstd " + C.GoString(C.ZSTD_versionStri
 var Levels = [...]int{Default: 3, Fastest: 1, Better: 5}
 
 // Encoder compresses with libzstd. It is safe for concurrent use: each
-// call takes a compression context (C memory, ~1–3 MiB at these levels
-// and windows) from a free list of at most maxIdle.
+// call takes a compression context (C memory, outside the Go heap: 1.25
+// MiB at level 3, 0.55 at 1, 3.5 at 5, measured with ZSTD_sizeof_CCtx)
+// from a free list of at most maxIdle.
 type Encoder struct {
 	level, wlog C.int
 
