@@ -309,12 +309,11 @@ func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	if d.syncing {
 		// After the scan budget, only a chain already being followed may
 		// go on (it skips payloads: a 16 KiB DATA frame costs nothing).
-		if d.gaveUp && !d.sync.Locked() {
-			d.syncing = false
-		} else if d.sync.Feed(data) {
+		if (!d.gaveUp || d.sync.Locked()) && d.sync.Feed(data) {
 			c.startH2Midstream(uint64(len(data)))
 			return
-		} else if d.gaveUp && !d.sync.Locked() {
+		}
+		if d.gaveUp && !d.sync.Locked() {
 			d.syncing = false
 			c.undetected += uint64(len(data))
 			c.settleNonHTTP()

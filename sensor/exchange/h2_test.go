@@ -590,3 +590,44 @@ func TestH2Midstream(t *testing.T) {
 		})
 	}
 }
+
+// A midstream connection that is neither HTTP/1 nor HTTP/2 (ciphertext)
+// is declared non-HTTP once both directions spent their scan budget, also
+// when one of them was following what looked like a frame chain and a gap
+// broke it; every byte is counted once.
+func TestMidstreamNotHTTP(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MidstreamScanBytes = 16 << 10 })
+	c := h.f.New(connInfo(true))
+	noise := make([]byte, 64<<10)
+	for i := range noise {
+		noise[i] = byte(1 + (i*131+i>>7)%255) // no zero byte: no frame header
+	}
+	// A plausible DATA frame header (16,000 bytes, stream 1) at 10,000:
+	// the client direction is following it when its budget runs out.
+	client := append([]byte(nil), noise[:40000]...)
+	copy(client[10000:], []byte{0x00, 0x3e, 0x80, 0x0, 0x0, 0, 0, 0, 1})
+	var fed uint64
+	feed := func(dir tcp.Dir, b []byte) {
+		c.Data(dir, b, ms(1))
+		fed += uint64(len(b))
+	}
+	for i := 0; i < 20; i++ {
+		feed(c2s, client[i*1000:i*1000+1000])
+	}
+	for i := 0; i < 20; i++ {
+		feed(s2c, noise[i*1000:i*1000+1000])
+	}
+	if m := c.(*conn).mode; m != modeDetect {
+		t.Fatalf("mode %d while the client direction follows a chain, want detect", m)
+	}
+	c.Gap(c2s, 700, ms(2))
+	feed(c2s, client[30000:31000])
+	if m := c.(*conn).mode; m != modeNonHTTP {
+		t.Fatalf("mode %d once the chain was broken, want non-HTTP", m)
+	}
+	feed(c2s, client[31000:32000])
+	c.End(0, ms(100))
+	if st := h.f.Stats(); st.NonHTTPConnections != 1 || st.NonHTTPBytes != fed || st.HTTP2Midstream != 0 {
+		t.Fatalf("fed %d bytes; stats %+v", fed, st)
+	}
+}
