@@ -1348,4 +1348,35 @@ func TestNamespaceCaptureH2(t *testing.T) {
 			t.Logf("%s: %d exact, %d flagged", what, exact, flagged)
 		}
 	}
+
+	// The sensor started while the connection was open: the capture
+	// without its handshake, preface and first requests. Nothing can be
+	// decoded (the HPACK tables were built before), so no record is made;
+	// the connection is recognised by its framing and every byte seen is
+	// reported as http2_midstream loss.
+	pkts := nsPackets(t, pcap)
+	for _, skip := range []int{10, pkts / 3, 2 * pkts / 3} {
+		path := filepath.Join(dir, "joined.pcap")
+		if err := os.WriteFile(path, dropPackets(t, pcap, skip), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, st := runFile(t, path, nil)
+		lost := got.parserLoss("http2_midstream")
+		if len(got.ex) != 0 || st.HTTP.HTTP2Midstream != 1 || st.HTTP.NonHTTPConnections != 0 || lost == 0 || lost != st.HTTP.HTTP2MidstreamBytes {
+			t.Errorf("joined after %d of %d packets: %d records, %d bytes reported lost; stats %+v", skip, pkts, len(got.ex), lost, st.HTTP)
+		}
+		t.Logf("joined after %d of %d packets: %d bytes reported as http2_midstream", skip, pkts, lost)
+	}
+}
+
+// nsPackets counts the packets of a capture.
+func nsPackets(t *testing.T, path string) int {
+	r := openPcap(t, path)
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			return n
+		}
+		n++
+	}
 }
