@@ -119,7 +119,7 @@ func TestHTTP2Damage(t *testing.T) {
 				lostDirs += st.HTTP.HTTP2Lost
 				// The sensor says where it was blind: a loss record for
 				// the bytes it could not parse after each given-up direction.
-				reported := got.parserLoss("http2_desync")
+				reported := got.parserLoss("http2_desync", "bytes")
 				if reported != st.HTTP.HTTP2LostBytes {
 					t.Errorf("%s %+v: http2_desync loss records %d bytes, stats %d", name, o, reported, st.HTTP.HTTP2LostBytes)
 				}
@@ -207,7 +207,10 @@ func TestHTTP2MidstreamCorpus(t *testing.T) {
 			if len(got.ex) != 0 {
 				t.Errorf("%s without its first %d packets: %d records", name, skip, len(got.ex))
 			}
-			reported := got.parserLoss("http2_midstream")
+			reported := got.parserLoss("http2_midstream", "bytes")
+			if n := got.parserLoss("http2_midstream", "exchanges"); n != st.HTTP.HTTP2MidstreamStreams {
+				t.Errorf("%s cut at %d: http2_midstream loss records %d exchanges, stats %d", name, skip, n, st.HTTP.HTTP2MidstreamStreams)
+			}
 			if reported != st.HTTP.HTTP2MidstreamBytes {
 				t.Errorf("%s cut at %d: http2_midstream loss records %d bytes, stats %d", name, skip, reported, st.HTTP.HTTP2MidstreamBytes)
 			}
@@ -225,11 +228,11 @@ func TestHTTP2MidstreamCorpus(t *testing.T) {
 	t.Logf("%d of %d cut captures recognised as HTTP/2 joined midstream", recognised, cuts)
 }
 
-// parserLoss sums the parser-stage loss records of reason.
-func (c *collect) parserLoss(reason string) uint64 {
+// parserLoss sums the parser-stage loss records of reason in unit.
+func (c *collect) parserLoss(reason, unit string) uint64 {
 	var n uint64
 	for _, l := range c.losses {
-		if l.Stage == flow.StageParser && l.Reason == reason {
+		if l.Stage == flow.StageParser && l.Reason == reason && l.Unit == unit {
 			n += l.Count
 		}
 	}

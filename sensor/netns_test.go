@@ -1355,17 +1355,25 @@ func TestNamespaceCaptureH2(t *testing.T) {
 	// the connection is recognised by its framing and every byte seen is
 	// reported as http2_midstream loss.
 	pkts := nsPackets(t, pcap)
+	prev := uint64(len(calls)) + 1
 	for _, skip := range []int{10, pkts / 3, 2 * pkts / 3} {
 		path := filepath.Join(dir, "joined.pcap")
 		if err := os.WriteFile(path, dropPackets(t, pcap, skip), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		got, st := runFile(t, path, nil)
-		lost := got.parserLoss("http2_midstream")
-		if len(got.ex) != 0 || st.HTTP.HTTP2Midstream != 1 || st.HTTP.NonHTTPConnections != 0 || lost == 0 || lost != st.HTTP.HTTP2MidstreamBytes {
-			t.Errorf("joined after %d of %d packets: %d records, %d bytes reported lost; stats %+v", skip, pkts, len(got.ex), lost, st.HTTP)
+		lost, missed := got.parserLoss("http2_midstream", "bytes"), got.parserLoss("http2_midstream", "exchanges")
+		if len(got.ex) != 0 || st.HTTP.HTTP2Midstream != 1 || st.HTTP.NonHTTPConnections != 0 || lost == 0 || lost != st.HTTP.HTTP2MidstreamBytes ||
+			missed != st.HTTP.HTTP2MidstreamStreams {
+			t.Errorf("joined after %d of %d packets: %d records, %d bytes and %d exchanges reported lost; stats %+v", skip, pkts, len(got.ex), lost, missed, st.HTTP)
 		}
-		t.Logf("joined after %d of %d packets: %d bytes reported as http2_midstream", skip, pkts, lost)
+		// The requests made after the join are counted: all but the
+		// first few when joined after 10 packets, fewer the later.
+		if skip == 10 && missed < uint64(len(calls))-10 || missed == 0 || missed >= prev {
+			t.Errorf("joined after %d of %d packets: %d requests counted (%d made, %d counted joining earlier)", skip, pkts, missed, len(calls), prev)
+		}
+		prev = missed
+		t.Logf("joined after %d of %d packets: %d bytes and %d requests reported as http2_midstream", skip, pkts, lost, missed)
 	}
 }
 

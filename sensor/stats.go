@@ -120,6 +120,7 @@ var lossCounters = []lossCounter{
 	{flow.StageParser, "pending_overflow", "exchanges", func(s *Stats) uint64 { return s.HTTP.PendingDrops }},
 	{flow.StageParser, "http2_desync", "bytes", func(s *Stats) uint64 { return s.HTTP.HTTP2LostBytes }},
 	{flow.StageParser, "http2_midstream", "bytes", func(s *Stats) uint64 { return s.HTTP.HTTP2MidstreamBytes }},
+	{flow.StageParser, "http2_midstream", "exchanges", func(s *Stats) uint64 { return s.HTTP.HTTP2MidstreamStreams }},
 	{flow.StageQueue, "worker_queue_full", "packets", func(s *Stats) uint64 { return s.QueueDrops }},
 	{flow.StageQueue, "output_queue_full", "exchanges", func(s *Stats) uint64 { return s.OutputDrops }},
 }

@@ -117,6 +117,7 @@ type conn struct {
 	h2             *h2state // modeH2 only; kept with the pooled conn
 	det            [2]detector
 	undetected     uint64 // bytes dropped while detecting
+	mid            midstreamCount
 
 	// fifo is a ring of pending requests, oldest first; live counts the
 	// entries that are not ghosts.
@@ -165,6 +166,7 @@ func (c *conn) init(info *tcp.ConnInfo) {
 			clean: !c.midstream, syncing: c.midstream}
 	}
 	c.undetected, c.respTS, c.reqLost = 0, 0, false
+	c.mid = midstreamCount{st: &c.f.st}
 	c.head, c.n, c.live, c.nEarly = 0, 0, 0, 0
 	c.orphans = c.orphans[:0] // End flushed them
 }
@@ -196,6 +198,7 @@ func (c *conn) Data(dir tcp.Dir, data []byte, ts int64) {
 		f.st.nonHTTPBytes.Add(uint64(len(data)))
 	case modeH2Midstream:
 		f.st.h2MidstreamBytes.Add(uint64(len(data)))
+		c.det[dir].sync.Follow(data, &c.mid)
 	default:
 		c.detect(dir, data, ts)
 	}
@@ -227,6 +230,8 @@ func (c *conn) Gap(dir tcp.Dir, n int, ts int64) {
 		if !c.opaque {
 			c.gapH2(dir, n, ts)
 		}
+	case modeH2Midstream:
+		c.det[dir].sync.Gap()
 	case modeDetect:
 		// The bytes after a gap start anywhere: scan for a start line.
 		d := &c.det[dir]
@@ -309,7 +314,7 @@ func (c *conn) detect(dir tcp.Dir, data []byte, ts int64) {
 	if d.syncing {
 		// After the scan budget, only a chain already being followed may
 		// go on (it skips payloads: a 16 KiB DATA frame costs nothing).
-		if (!d.gaveUp || d.sync.Locked()) && d.sync.Feed(data) {
+		if (!d.gaveUp || d.sync.Locked()) && d.sync.Follow(data, &c.mid) {
 			c.startH2Midstream(uint64(len(data)))
 			return
 		}
@@ -431,6 +436,26 @@ func (c *conn) settleNonHTTP() {
 	c.f.st.nonHTTPBytes.Add(c.undetected)
 	c.undetected = 0
 	c.det[0].buf, c.det[1].buf = c.det[0].buf[:0], c.det[1].buf[:0]
+}
+
+// midstreamCount counts the requests of an HTTP/2 connection joined
+// midstream: the streams opened after the join, each a request the sensor
+// saw but could not read. A client opens streams with odd, increasing ids
+// (RFC 9113 §5.1.1), and the request's HEADERS come before the response's,
+// so a HEADERS frame with an odd id above every id seen opens a stream,
+// whichever direction it was seen in (a direction that lost its framing
+// to a gap still leaves the other one counting).
+type midstreamCount struct {
+	st  *counters
+	max uint32
+}
+
+// Frame implements h2.Visitor.
+func (m *midstreamCount) Frame(typ, flags byte, stream uint32) {
+	if typ == 0x1 && stream&1 == 1 && stream > m.max {
+		m.max = stream
+		m.st.h2MidstreamStreams.Add(1)
+	}
 }
 
 // startH2Midstream gives up on a connection found to carry HTTP/2 frames

@@ -26,22 +26,23 @@ type Stats struct {
 	Responses     uint64 // final response messages parsed
 	Informational uint64 // 1xx responses (other than 101)
 
-	Exchanges           uint64 // records emitted, of every kind
-	NoResponse          uint64 // records with FlagNoResponse (sum of the four below)
-	ResponseTimeouts    uint64 // ... given up after ResponseTimeout
-	EndedPending        uint64 // ... still pending when the connection ended
-	PendingDrops        uint64 // ... evicted by MaxPending or MaxPendingBytes
-	LostResponses       uint64 // ... whose response was lost in a gap (see conn.realign)
-	NoRequest           uint64 // records with FlagNoRequest
-	LateResponses       uint64 // ... of which answer a request already emitted as timed out
-	OrphansPaired       uint64 // responses parsed before their request completed, paired afterwards
-	Upgrades            uint64 // 101 Switching Protocols
-	HTTP2Connections    uint64 // connections followed as HTTP/2 with prior knowledge (also in HTTPConnections)
-	HTTP2Lost           uint64 // HTTP/2 directions given up on (each direction of a connection once): bytes lost outside a DATA payload, a malformed frame or an HPACK error
-	HTTP2LostBytes      uint64 // bytes of those directions after they were given up: seen, not parsed (also in OpaqueBytes)
-	HTTP2Midstream      uint64 // connections recognised as HTTP/2 joined midstream (h2.Sync): unreadable without their start
-	HTTP2MidstreamBytes uint64 // every byte of those connections, from the first seen (not in NonHTTPBytes)
-	Connects            uint64 // CONNECT tunnels established
+	Exchanges             uint64 // records emitted, of every kind
+	NoResponse            uint64 // records with FlagNoResponse (sum of the four below)
+	ResponseTimeouts      uint64 // ... given up after ResponseTimeout
+	EndedPending          uint64 // ... still pending when the connection ended
+	PendingDrops          uint64 // ... evicted by MaxPending or MaxPendingBytes
+	LostResponses         uint64 // ... whose response was lost in a gap (see conn.realign)
+	NoRequest             uint64 // records with FlagNoRequest
+	LateResponses         uint64 // ... of which answer a request already emitted as timed out
+	OrphansPaired         uint64 // responses parsed before their request completed, paired afterwards
+	Upgrades              uint64 // 101 Switching Protocols
+	HTTP2Connections      uint64 // connections followed as HTTP/2 with prior knowledge (also in HTTPConnections)
+	HTTP2Lost             uint64 // HTTP/2 directions given up on (each direction of a connection once): bytes lost outside a DATA payload, a malformed frame or an HPACK error
+	HTTP2LostBytes        uint64 // bytes of those directions after they were given up: seen, not parsed (also in OpaqueBytes)
+	HTTP2Midstream        uint64 // connections recognised as HTTP/2 joined midstream (h2.Sync): unreadable without their start
+	HTTP2MidstreamBytes   uint64 // every byte of those connections, from the first seen (not in NonHTTPBytes)
+	HTTP2MidstreamStreams uint64 // requests (streams opened) on those connections after the sensor joined: seen, not read
+	Connects              uint64 // CONNECT tunnels established
 
 	GapBytes     uint64 // bytes the TCP layer reported missing
 	SkippedBytes uint64 // bytes skipped while looking for HTTP (resync, garbage)
@@ -63,7 +64,7 @@ type counters struct {
 	lostResponses                                             atomic.Uint64
 	noRequest, late, upgrades, connects, orphansPaired        atomic.Uint64
 	h2Conns, h2Lost, h2LostBytes                              atomic.Uint64
-	h2Midstream, h2MidstreamBytes                             atomic.Uint64
+	h2Midstream, h2MidstreamBytes, h2MidstreamStreams         atomic.Uint64
 	gapBytes, skippedBytes, opaqueBytes                       atomic.Uint64
 	decodeErrors, bombs, redacted, credsDropped               atomic.Uint64
 	masked, maskFallbacks                                     atomic.Uint64
@@ -129,39 +130,40 @@ func NewFactory(cfg Config, emit func(*flow.Exchange)) *Factory {
 func (f *Factory) Stats() Stats {
 	s := &f.st
 	return Stats{
-		Connections:         s.connections.Load(),
-		HTTPConnections:     s.httpConns.Load(),
-		NonHTTPConnections:  s.nonHTTPConns.Load(),
-		NonHTTPBytes:        s.nonHTTPBytes.Load(),
-		DirectionSwaps:      s.swaps.Load(),
-		Requests:            s.requests.Load(),
-		Responses:           s.responses.Load(),
-		Informational:       s.informational.Load(),
-		Exchanges:           s.exchanges.Load(),
-		NoResponse:          s.noResponse.Load(),
-		ResponseTimeouts:    s.timeouts.Load(),
-		EndedPending:        s.endedPending.Load(),
-		PendingDrops:        s.drops.Load(),
-		LostResponses:       s.lostResponses.Load(),
-		NoRequest:           s.noRequest.Load(),
-		LateResponses:       s.late.Load(),
-		OrphansPaired:       s.orphansPaired.Load(),
-		Upgrades:            s.upgrades.Load(),
-		HTTP2Connections:    s.h2Conns.Load(),
-		HTTP2Lost:           s.h2Lost.Load(),
-		HTTP2LostBytes:      s.h2LostBytes.Load(),
-		HTTP2Midstream:      s.h2Midstream.Load(),
-		HTTP2MidstreamBytes: s.h2MidstreamBytes.Load(),
-		Connects:            s.connects.Load(),
-		GapBytes:            s.gapBytes.Load(),
-		SkippedBytes:        s.skippedBytes.Load(),
-		OpaqueBytes:         s.opaqueBytes.Load(),
-		DecodeErrors:        s.decodeErrors.Load(),
-		DecompressionBombs:  s.bombs.Load(),
-		Redacted:            s.redacted.Load(),
-		CredentialsDropped:  s.credsDropped.Load(),
-		MaskedValues:        s.masked.Load(),
-		MaskFallbacks:       s.maskFallbacks.Load(),
+		Connections:           s.connections.Load(),
+		HTTPConnections:       s.httpConns.Load(),
+		NonHTTPConnections:    s.nonHTTPConns.Load(),
+		NonHTTPBytes:          s.nonHTTPBytes.Load(),
+		DirectionSwaps:        s.swaps.Load(),
+		Requests:              s.requests.Load(),
+		Responses:             s.responses.Load(),
+		Informational:         s.informational.Load(),
+		Exchanges:             s.exchanges.Load(),
+		NoResponse:            s.noResponse.Load(),
+		ResponseTimeouts:      s.timeouts.Load(),
+		EndedPending:          s.endedPending.Load(),
+		PendingDrops:          s.drops.Load(),
+		LostResponses:         s.lostResponses.Load(),
+		NoRequest:             s.noRequest.Load(),
+		LateResponses:         s.late.Load(),
+		OrphansPaired:         s.orphansPaired.Load(),
+		Upgrades:              s.upgrades.Load(),
+		HTTP2Connections:      s.h2Conns.Load(),
+		HTTP2Lost:             s.h2Lost.Load(),
+		HTTP2LostBytes:        s.h2LostBytes.Load(),
+		HTTP2Midstream:        s.h2Midstream.Load(),
+		HTTP2MidstreamBytes:   s.h2MidstreamBytes.Load(),
+		HTTP2MidstreamStreams: s.h2MidstreamStreams.Load(),
+		Connects:              s.connects.Load(),
+		GapBytes:              s.gapBytes.Load(),
+		SkippedBytes:          s.skippedBytes.Load(),
+		OpaqueBytes:           s.opaqueBytes.Load(),
+		DecodeErrors:          s.decodeErrors.Load(),
+		DecompressionBombs:    s.bombs.Load(),
+		Redacted:              s.redacted.Load(),
+		CredentialsDropped:    s.credsDropped.Load(),
+		MaskedValues:          s.masked.Load(),
+		MaskFallbacks:         s.maskFallbacks.Load(),
 	}
 }
 

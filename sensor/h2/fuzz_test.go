@@ -133,7 +133,7 @@ func FuzzSync(f *testing.F) {
 				t.Fatal("recognised, then not")
 			}
 			done = done || ok
-			if s.nh > len(s.hdr) || s.nt > len(s.tail) || s.skip < 0 || s.skip > maxChainLength || s.run > SyncFrames {
+			if s.nh > len(s.hdr) || s.nt > len(s.tail) || s.skip < 0 || s.skip > maxChainLength || s.run > SyncFrames+1 {
 				t.Fatalf("state out of bounds: %+v", s)
 			}
 		}

@@ -18,8 +18,18 @@ type Sync struct {
 	nt     int
 	nh     int  // bytes of hdr collected (locked: at the expected boundary)
 	skip   int  // payload bytes before the next header (locked)
-	run    int  // plausible headers in the current chain
+	run    int  // plausible headers in the current chain, at most SyncFrames+1
 	locked bool // following a chain
+	seen   bool // a chain of SyncFrames was found (it stays so after a gap)
+	// first holds the current chain's first headers, handed to the
+	// Visitor once the chain is confirmed.
+	first [SyncFrames][9]byte
+}
+
+// Visitor receives the frame headers of a confirmed chain, in order, each
+// once: its type, flags and stream id.
+type Visitor interface {
+	Frame(typ, flags byte, stream uint32)
 }
 
 // SyncFrames is how many chained plausible frame headers confirm HTTP/2.
@@ -40,18 +50,22 @@ const (
 )
 
 // Feed follows the next bytes of the direction and reports whether a chain
-// of SyncFrames headers is complete. Once it has returned true, later
-// calls return true.
-func (s *Sync) Feed(data []byte) bool {
-	if s.run >= SyncFrames {
-		return true
-	}
+// of SyncFrames headers was found, in these bytes or before. Once it has
+// returned true, later calls return true.
+func (s *Sync) Feed(data []byte) bool { return s.Follow(data, nil) }
+
+// Follow is Feed that also hands every header of a confirmed chain to v
+// (when not nil): the SyncFrames headers that confirmed it, then each
+// following one. After a gap, headers are handed over again once a new
+// chain is confirmed.
+func (s *Sync) Follow(data []byte, v Visitor) bool {
 	for len(data) > 0 {
 		if !s.locked {
 			var h []byte
 			if h, data = s.search(data); h == nil {
-				return false
+				return s.seen
 			}
+			s.first[0] = [9]byte(h)
 			s.locked, s.run, s.nh, s.nt = true, 1, 0, 0
 			s.skip = frameLength(h)
 			continue
@@ -66,31 +80,48 @@ func (s *Sync) Feed(data []byte) bool {
 		s.nh += n
 		data = data[n:]
 		if s.nh < len(s.hdr) {
-			return false
+			return s.seen
 		}
 		s.nh = 0
 		if !plausible(s.hdr[:], maxChainLength) {
 			s.locked, s.run = false, 0 // search again in what follows
 			continue
 		}
-		if s.run++; s.run >= SyncFrames {
-			return true
+		switch {
+		case s.run < SyncFrames-1:
+			s.first[s.run] = s.hdr
+			s.run++
+		case s.run == SyncFrames-1:
+			s.first[s.run] = s.hdr
+			s.run++
+			s.seen = true
+			if v != nil {
+				for i := range s.first {
+					visit(v, &s.first[i])
+				}
+			}
+		default:
+			s.run = SyncFrames + 1
+			if v != nil {
+				visit(v, &s.hdr)
+			}
 		}
 		s.skip = frameLength(s.hdr[:])
 	}
-	return false
+	return s.seen
+}
+
+func visit(v Visitor, h *[9]byte) {
+	v.Frame(h[3], h[4], uint32(h[5]&0x7f)<<24|uint32(h[6])<<16|uint32(h[7])<<8|uint32(h[8]))
 }
 
 // Locked reports whether a chain is being followed (some headers chained,
 // not yet SyncFrames).
 func (s *Sync) Locked() bool { return s.locked && s.run < SyncFrames }
 
-// Gap breaks the chain: bytes were lost.
-func (s *Sync) Gap() {
-	if s.run < SyncFrames {
-		*s = Sync{}
-	}
-}
+// Gap breaks the chain: bytes were lost. Whether a chain was ever found
+// is kept.
+func (s *Sync) Gap() { *s = Sync{seen: s.seen} }
 
 // search finds the first plausible header that can start a chain, also one
 // that began in the previous delivery: it returns the header and the bytes

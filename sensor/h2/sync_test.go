@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -157,4 +158,63 @@ func BenchmarkSync(b *testing.B) {
 			}
 		})
 	}
+}
+
+type frameLog []string
+
+func (l *frameLog) Frame(typ, flags byte, stream uint32) {
+	*l = append(*l, fmt.Sprintf("%d/%d/%d", typ, flags, stream))
+}
+
+// TestSyncFollow: once confirmed, every frame header from the chain's
+// start is handed over exactly once and in order: what is visited is the
+// true sequence of frames (read by x/net's Framer) from some frame on,
+// to the end; nothing before confirmation, nothing twice.
+func TestSyncFollow(t *testing.T) {
+	b := grpcTraffic(40)
+	var truth []string
+	starts := map[int]int{} // byte offset of a frame header → its index
+	fr := http2.NewFramer(nil, bytes.NewReader(b))
+	for off := 0; ; {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		h := f.Header()
+		starts[off] = len(truth)
+		truth = append(truth, fmt.Sprintf("%d/%d/%d", h.Type, h.Flags, h.StreamID))
+		off += 9 + int(h.Length)
+	}
+	late := 0
+	for off := 0; off < 6000; off += 13 {
+		for _, piece := range []int{1, 5, 700, 1448, 1 << 20} {
+			var s Sync
+			var got frameLog
+			for p := b[off:]; len(p) > 0; {
+				n := min(piece, len(p))
+				s.Follow(p[:n], &got)
+				p = p[n:]
+			}
+			if len(got) == 0 {
+				t.Fatalf("joined at %d, pieces of %d: nothing visited", off, piece)
+			}
+			k := len(truth) - len(got)
+			if k < 0 || !slices.Equal(got, truth[k:]) {
+				t.Fatalf("joined at %d, pieces of %d: visited %d frames, not a suffix of the %d true ones", off, piece, len(got), len(truth))
+			}
+			// Not before the first whole frame after the join (a false
+			// chain start in a payload may make it later).
+			first := -1
+			for o := off; o < len(b) && first < 0; o++ {
+				if i, ok := starts[o]; ok {
+					first = i
+				}
+			}
+			if k < first {
+				t.Fatalf("joined at %d, pieces of %d: visits start at frame %d, before the first whole frame %d", off, piece, k, first)
+			}
+			late = max(late, k-first)
+		}
+	}
+	t.Logf("visits started at most %d frames after the first whole one", late)
 }
