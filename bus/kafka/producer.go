@@ -144,7 +144,7 @@ func newZstd(batchBytes int64, level string) (*zstd.Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return zstd.NewEncoder(l, int(min(batchBytes, 8<<20)))
+	return zstd.NewEncoder(l, int(batchBytes)) // the window is clamped there
 }
 
 // The compression levels (Config.CompressionLevel) of gzip; "" is the

@@ -452,7 +452,7 @@ type midstreamCount struct {
 
 // Frame implements h2.Visitor.
 func (m *midstreamCount) Frame(typ, flags byte, stream uint32) {
-	if typ == 0x1 && stream&1 == 1 && stream > m.max {
+	if typ == h2.TypeHeaders && stream&1 == 1 && stream > m.max {
 		m.max = stream
 		m.st.h2MidstreamStreams.Add(1)
 	}

@@ -26,6 +26,9 @@ type Sync struct {
 	first [SyncFrames][9]byte
 }
 
+// TypeHeaders is the HEADERS frame type, as a Visitor receives it.
+const TypeHeaders = frameHeaders
+
 // Visitor receives the frame headers of a confirmed chain, in order, each
 // once: its type, flags and stream id.
 type Visitor interface {
